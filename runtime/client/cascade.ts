@@ -1,0 +1,59 @@
+import { z } from 'zod'
+import * as layout from '../store/layout.ts'
+import type { Op } from '../store/store.ts'
+import { idSchema, parseInput, writeLock, type ClientContext } from './common.ts'
+import { conversationIndex, participantIdsOf, requireConversation, type Conversation } from './conversations.ts'
+import { deleteEventsOps, loadEvents } from './events.ts'
+import { dels, keep } from './indexing.ts'
+import { deleteMessagesOps, loadMessages } from './messages.ts'
+import { lastSegment } from './paging.ts'
+import { membershipKeys } from './participants.ts'
+import { deleteStatesOps, statesOfOwner } from './states.ts'
+import { requireUser, userIndex } from './users.ts'
+
+const idOnly = z.object({ id: idSchema })
+
+/** The ops that delete every message of an index range and every event of an event filter. */
+async function messagesAndEventsOps(ctx: ClientContext, messageRange: ReturnType<typeof layout.messages.byUserRange>, eventFilter: 'conversationId' | 'userId', id: string): Promise<Op[]> {
+  const messages = keep(await loadMessages(ctx, await ctx.store.keys(messageRange)))
+  const events = keep(await loadEvents(ctx, await ctx.store.keys(layout.events.byFieldRange(ctx.botId, eventFilter, id))))
+  return [...deleteMessagesOps(ctx.botId, messages), ...deleteEventsOps(ctx.botId, events)]
+}
+
+/** Calls that delete a record with everything that names it, in one atomic batch. */
+export const cascadeCalls = {
+  /** Deletes a conversation with its participants, messages, events and conversation states. */
+  async deleteConversation(ctx: ClientContext, raw: z.input<typeof idOnly>) {
+    const { id } = parseInput('deleteConversation', idOnly, raw)
+    return ctx.store.lock(writeLock(ctx), async () => {
+      const conversation = await requireConversation(ctx, id)
+      const members = await participantIdsOf(ctx, id)
+      await ctx.store.batch([
+        ...dels([layout.conversations.record(ctx.botId, id), ...conversationIndex(ctx.botId, conversation, [])]),
+        ...members.flatMap((userId) => dels(membershipKeys(ctx, conversation, userId))),
+        ...(await messagesAndEventsOps(ctx, layout.messages.byConversationRange(ctx.botId, id), 'conversationId', id)),
+        ...deleteStatesOps(ctx.botId, await statesOfOwner(ctx, 'conversation', id)),
+      ])
+      return {}
+    })
+  },
+
+  /** Deletes a user with its participations, the messages it wrote, its events and its user states. */
+  async deleteUser(ctx: ClientContext, raw: z.input<typeof idOnly>) {
+    const { id } = parseInput('deleteUser', idOnly, raw)
+    return ctx.store.lock(writeLock(ctx), async () => {
+      const user = await requireUser(ctx, id)
+      const conversationIds = (await ctx.store.keys(layout.participants.membershipsRange(ctx.botId, id))).map(lastSegment)
+      const conversations = keep(
+        await ctx.store.getManyJson<Conversation>(conversationIds.map((c) => layout.conversations.record(ctx.botId, c))),
+      )
+      await ctx.store.batch([
+        ...dels([layout.users.record(ctx.botId, id), ...userIndex(ctx.botId, user)]),
+        ...conversations.flatMap((c) => dels(membershipKeys(ctx, c, id))),
+        ...(await messagesAndEventsOps(ctx, layout.messages.byUserRange(ctx.botId, id), 'userId', id)),
+        ...deleteStatesOps(ctx.botId, await statesOfOwner(ctx, 'user', id)),
+      ])
+      return {}
+    })
+  },
+}

@@ -1,0 +1,106 @@
+import { z } from 'zod'
+import type { Store } from '../store/store.ts'
+import type { Clock } from '../time/clock.ts'
+import { InvalidPayloadError, PayloadTooLargeError } from './errors.ts'
+import type { IdGenerator } from './ids.ts'
+
+/** The four state scopes. */
+export const stateTypes = ['conversation', 'user', 'bot', 'workflow'] as const
+/** One of the four state scopes. */
+export type StateType = (typeof stateTypes)[number]
+
+/** What the client needs to know of a state declared in the bot's definition. */
+export type StateDefinition = { type: StateType; schema?: z.ZodType; expiry?: number }
+
+/** Everything a client call works with. */
+export type ClientContext = {
+  store: Store
+  botId: string
+  clock: Clock
+  ids: IdGenerator
+  /** The definition's `states` map; undeclared names take any JSON object. */
+  states: Record<string, StateDefinition>
+}
+
+/** The largest payload of a state or message, in bytes of JSON. */
+export const MAX_PAYLOAD_BYTES = 128 * 1024
+
+/** Tags as stored: only string values. */
+export type Tags = Record<string, string>
+
+const printable = /^[^\u0000-\u001f\u007f]+$/
+
+/** An id: 1..200 printable characters. */
+export const idSchema = z.string().min(1).max(200).regex(printable, 'must be printable characters')
+
+/** Tags given to a create call. */
+export const tagsSchema = z.record(z.string().min(1).max(200), z.string().max(1000))
+
+/** Tags given to an update call: `null` or `''` removes a tag. */
+export const tagsPatchSchema = z.record(z.string().min(1).max(200), z.string().max(1000).nullable())
+
+/** A page request. */
+export const pageSchema = {
+  limit: z.number().int().min(1).max(100).optional(),
+  nextToken: z.string().max(4096).optional(),
+}
+
+/** Parses the input of `call`, raising InvalidPayload naming the first bad field. */
+export function parseInput<S extends z.ZodType>(call: string, schema: S, input: unknown): z.output<S> {
+  const result = schema.safeParse(input ?? {})
+  if (result.success) return result.data
+  const issue = result.error.issues[0]!
+  const field = issue.path.length > 0 ? issue.path.join('.') : 'input'
+  throw new InvalidPayloadError(`${call}: ${field}: ${issue.message}`)
+}
+
+/**
+ * Turns a payload into plain JSON (a Date becomes its ISO string, as over HTTP) and checks its size.
+ * Raises InvalidPayload for what JSON cannot hold and PayloadTooLarge past 128 KiB.
+ */
+export function jsonPayload(call: string, field: string, value: unknown): { payload: Record<string, unknown>; json: string } {
+  let json: string | undefined
+  try {
+    json = JSON.stringify(value)
+  } catch (error) {
+    throw new InvalidPayloadError(`${call}: ${field}: not JSON (${(error as Error).message})`)
+  }
+  if (json === undefined || json[0] !== '{') throw new InvalidPayloadError(`${call}: ${field}: must be a JSON object`)
+  const bytes = Buffer.byteLength(json)
+  if (bytes > MAX_PAYLOAD_BYTES)
+    throw new PayloadTooLargeError(`${call}: ${field}: ${bytes} bytes, over the limit of ${MAX_PAYLOAD_BYTES}`)
+  return { payload: JSON.parse(json) as Record<string, unknown>, json }
+}
+
+/** Applies an update's tags to stored ones: a `null` or `''` value removes the tag. */
+export function mergeTags(current: Tags, patch: Record<string, string | null> | undefined): Tags {
+  if (!patch) return current
+  const entries = new Map(Object.entries(current))
+  for (const [name, value] of Object.entries(patch)) {
+    if (value === null || value === '') entries.delete(name)
+    else entries.set(name, value)
+  }
+  return Object.fromEntries(entries)
+}
+
+/** Tags of a create call, with empty values dropped. */
+export function cleanTags(tags: Record<string, string> | undefined): Tags {
+  return mergeTags({}, tags)
+}
+
+/** Whether `tags` holds every pair of `filter`. */
+export function tagsMatch(tags: Tags, filter: Tags | undefined): boolean {
+  if (!filter) return true
+  for (const [name, value] of Object.entries(filter)) if (!Object.hasOwn(tags, name) || tags[name] !== value) return false
+  return true
+}
+
+/** The clock's time as an ISO string. */
+export function nowIso(ctx: ClientContext): string {
+  return new Date(ctx.clock.now()).toISOString()
+}
+
+/** The lock name for writes of one bot: all of a bot's read-check-write sequences run one at a time. */
+export function writeLock(ctx: ClientContext): string {
+  return `bot:${ctx.botId}`
+}

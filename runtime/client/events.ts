@@ -1,0 +1,165 @@
+import { z } from 'zod'
+import * as layout from '../store/layout.ts'
+import type { Op } from '../store/store.ts'
+import { idSchema, jsonPayload, nowIso, pageSchema, parseInput, writeLock, type ClientContext } from './common.ts'
+import { requireConversation } from './conversations.ts'
+import { InvalidPayloadError, ResourceNotFoundError } from './errors.ts'
+import { dels, putJson, reindex } from './indexing.ts'
+import { lastSegment, readPage } from './paging.ts'
+import { requireUser } from './users.ts'
+
+/** Where an event is in its life. */
+export const eventStatuses = ['pending', 'processed', 'ignored', 'failed', 'scheduled', 'canceled'] as const
+/** One of the event statuses. */
+export type EventStatus = (typeof eventStatuses)[number]
+
+/** An event, as Botpress's client returns it. */
+export type Event = {
+  id: string
+  createdAt: string
+  type: string
+  payload: Record<string, any>
+  conversationId?: string
+  userId?: string
+  messageId?: string
+  status: EventStatus
+  failureReason: string | null
+}
+
+const scheduleSchema = z
+  .object({
+    delay: z.number().int().min(0).max(366 * 24 * 3600 * 1000).optional(),
+    dateTime: z.iso.datetime({ offset: true }).optional(),
+  })
+  .refine((s) => (s.delay === undefined) !== (s.dateTime === undefined), 'give either delay (ms) or dateTime')
+
+const createSchema = z.object({
+  type: z.string().min(1).max(200),
+  payload: z.unknown().optional(),
+  schedule: scheduleSchema.optional(),
+  conversationId: idSchema.optional(),
+  userId: idSchema.optional(),
+  messageId: idSchema.optional(),
+})
+
+const listSchema = z.object({
+  ...pageSchema,
+  type: z.string().min(1).max(200).optional(),
+  conversationId: idSchema.optional(),
+  userId: idSchema.optional(),
+  messageId: idSchema.optional(),
+  status: z.enum(eventStatuses).optional(),
+})
+
+const idOnly = z.object({ id: idSchema })
+
+/** Every index entry of an event. */
+export function eventIndex(botId: string, event: Event): string[] {
+  const at = Date.parse(event.createdAt)
+  const keys = [layout.events.byTime(botId, at, event.id)]
+  for (const field of layout.eventFilters) {
+    const value = event[field]
+    if (value !== undefined) keys.push(layout.events.byField(botId, field, value, at, event.id))
+  }
+  return keys
+}
+
+/** The ops that delete events with their index entries (and their place in the due index). */
+export function deleteEventsOps(botId: string, events: Event[]): Op[] {
+  return events.flatMap((e) => dels([layout.events.record(botId, e.id), ...eventIndex(botId, e), ...dueKeys(botId, e)]))
+}
+
+function dueKeys(botId: string, event: Event & { dueAt?: number }): string[] {
+  return event.status === 'scheduled' && event.dueAt !== undefined ? [layout.events.due(event.dueAt, botId, event.id)] : []
+}
+
+/** Loads the events named at the end of index keys. */
+export function loadEvents(ctx: ClientContext, indexKeys: string[]) {
+  return ctx.store.getManyJson<Event>(indexKeys.map((k) => layout.events.record(ctx.botId, lastSegment(k))))
+}
+
+async function requireEvent(ctx: ClientContext, id: string): Promise<Event> {
+  const event = await ctx.store.getJson<Event>(layout.events.record(ctx.botId, id))
+  if (!event) throw new ResourceNotFoundError(`event ${JSON.stringify(id)} not found`)
+  return event
+}
+
+/** Stored events keep their due time privately; callers see Botpress's shape. */
+function publicEvent(event: Event & { dueAt?: number }): Event {
+  const { dueAt: _dueAt, ...rest } = event
+  return rest
+}
+
+/** Moves an event to a new status (dispatch marks events processed or failed). */
+export async function setEventStatus(ctx: ClientContext, id: string, status: EventStatus, failureReason: string | null = null) {
+  return ctx.store.lock(writeLock(ctx), async () => {
+    const before = await requireEvent(ctx, id)
+    const after = { ...before, status, failureReason }
+    await ctx.store.batch([
+      putJson(layout.events.record(ctx.botId, id), after),
+      ...reindex([...eventIndex(ctx.botId, before), ...dueKeys(ctx.botId, before)], [...eventIndex(ctx.botId, after), ...dueKeys(ctx.botId, after)]),
+    ])
+    return publicEvent(after)
+  })
+}
+
+/** Event calls of the client. */
+export const eventCalls = {
+  /** Records an event for the bot; with `schedule` (`delay` in ms or an ISO `dateTime`) it waits for its time. */
+  async createEvent(ctx: ClientContext, raw: z.input<typeof createSchema>) {
+    const input = parseInput('createEvent', createSchema, raw)
+    const { payload } = jsonPayload('createEvent', 'payload', input.payload ?? {})
+    return ctx.store.lock(writeLock(ctx), async () => {
+      if (input.conversationId !== undefined) await requireConversation(ctx, input.conversationId)
+      if (input.userId !== undefined) await requireUser(ctx, input.userId)
+      const now = ctx.clock.now()
+      const event: Event & { dueAt?: number } = {
+        id: ctx.ids('evt'),
+        createdAt: nowIso(ctx),
+        type: input.type,
+        payload,
+        status: input.schedule ? 'scheduled' : 'pending',
+        failureReason: null,
+      }
+      for (const field of ['conversationId', 'userId', 'messageId'] as const)
+        if (input[field] !== undefined) event[field] = input[field]
+      if (input.schedule) {
+        const dueAt = input.schedule.delay !== undefined ? now + input.schedule.delay : Date.parse(input.schedule.dateTime!)
+        if (!Number.isFinite(dueAt) || dueAt < 0) throw new InvalidPayloadError('createEvent: schedule.dateTime: not a valid time')
+        event.dueAt = dueAt
+      }
+      await ctx.store.batch([
+        putJson(layout.events.record(ctx.botId, event.id), event),
+        ...reindex([], [...eventIndex(ctx.botId, event), ...dueKeys(ctx.botId, event)]),
+      ])
+      return { event: publicEvent(event) }
+    })
+  },
+
+  /** Fetches one event by id. */
+  async getEvent(ctx: ClientContext, raw: z.input<typeof idOnly>) {
+    const { id } = parseInput('getEvent', idOnly, raw)
+    return { event: publicEvent(await requireEvent(ctx, id)) }
+  },
+
+  /** Lists events, newest first; the first filter given picks the index, the rest are checked per event. */
+  async listEvents(ctx: ClientContext, raw: z.input<typeof listSchema> = {}) {
+    const input = parseInput('listEvents', listSchema, raw)
+    const filters = layout.eventFilters.filter((f) => input[f] !== undefined)
+    const [first] = filters
+    const range =
+      first === undefined ? layout.events.byTimeRange(ctx.botId) : layout.events.byFieldRange(ctx.botId, first, input[first]!)
+    const page = await readPage(
+      ctx.store,
+      'listEvents',
+      {
+        range,
+        reverse: true,
+        load: (keys) => loadEvents(ctx, keys),
+        accept: (e) => filters.every((f) => e[f] === input[f]),
+      },
+      input,
+    )
+    return { events: page.items.map(publicEvent), meta: page.nextToken === undefined ? {} : { nextToken: page.nextToken } }
+  },
+}

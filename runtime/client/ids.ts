@@ -1,0 +1,39 @@
+import { randomBytes } from 'node:crypto'
+import type { Clock } from '../time/clock.ts'
+
+/** Makes record ids. */
+export type IdGenerator = (prefix: string) => string
+
+const alphabet = '0123456789ABCDEFGHJKMNPQRSTVWXYZ'
+
+/**
+ * ULID-like ids (`conv_01J...`): 10 characters of clock time then 16 of randomness, increasing
+ * within one process, so ids made later sort later even within one millisecond.
+ */
+export function idGenerator(clock: Clock): IdGenerator {
+  let lastTime = -1
+  let lastRandom: number[] = []
+  return (prefix) => {
+    const time = clock.now()
+    if (time === lastTime) {
+      increment(lastRandom)
+    } else {
+      lastTime = time
+      lastRandom = [...randomBytes(16)].map((b) => b & 31)
+      lastRandom[0] = 0 // leaves room to increment within one millisecond
+    }
+    let encodedTime = ''
+    for (let t = time, i = 0; i < 10; i++, t = Math.floor(t / 32)) encodedTime = alphabet[t % 32] + encodedTime
+    return `${prefix}_${encodedTime}${lastRandom.map((d) => alphabet[d]).join('')}`
+  }
+}
+
+function increment(digits: number[]): void {
+  for (let i = digits.length - 1; i >= 0; i--) {
+    if (digits[i]! < 31) {
+      digits[i]!++
+      return
+    }
+    digits[i] = 0
+  }
+}

@@ -1,0 +1,66 @@
+import type { Store } from '../store/store.ts'
+import type { Clock } from '../time/clock.ts'
+import { cascadeCalls } from './cascade.ts'
+import type { ClientContext, StateDefinition } from './common.ts'
+import { conversationCalls } from './conversations.ts'
+import { eventCalls } from './events.ts'
+import { idGenerator, type IdGenerator } from './ids.ts'
+import { messageCalls } from './messages.ts'
+import { participantCalls } from './participants.ts'
+import { stateCalls } from './states.ts'
+import { userCalls } from './users.ts'
+
+/** Every call of the client, each `(ctx, input) => Promise<output>`. */
+const calls = {
+  ...conversationCalls,
+  ...participantCalls,
+  ...userCalls,
+  ...messageCalls,
+  ...eventCalls,
+  ...stateCalls,
+  ...cascadeCalls,
+}
+
+type Calls = typeof calls
+
+/** The Botpress client API that handlers get as `client`, bound to one bot. */
+export type Client = {
+  [K in keyof Calls]: Calls[K] extends (ctx: ClientContext, ...args: infer A) => infer R ? (...args: A) => R : never
+}
+
+/** The names of every client call. */
+export const callNames = Object.keys(calls) as (keyof Calls)[]
+
+/** What a client needs: the store, the bot, the clock and the bot's declared states. */
+export type ClientOptions = {
+  store: Store
+  botId: string
+  clock: Clock
+  states?: Record<string, StateDefinition>
+  ids?: IdGenerator
+}
+
+/** Makes a client for one bot. */
+export function createClient(options: ClientOptions): Client {
+  const ctx: ClientContext = {
+    store: options.store,
+    botId: options.botId,
+    clock: options.clock,
+    states: options.states ?? {},
+    ids: options.ids ?? idGenerator(options.clock),
+  }
+  const client = {} as Record<string, unknown>
+  for (const name of callNames) {
+    const call = calls[name] as (ctx: ClientContext, input: unknown) => Promise<unknown>
+    client[name] = (input: unknown) => call(ctx, input)
+  }
+  return client as Client
+}
+
+export * from './errors.ts'
+export type { Conversation } from './conversations.ts'
+export type { User } from './users.ts'
+export type { Message } from './messages.ts'
+export type { Event, EventStatus } from './events.ts'
+export type { State } from './states.ts'
+export type { StateDefinition, StateType, Tags } from './common.ts'

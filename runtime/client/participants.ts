@@ -1,0 +1,78 @@
+import { z } from 'zod'
+import * as layout from '../store/layout.ts'
+import { idSchema, pageSchema, parseInput, writeLock, type ClientContext } from './common.ts'
+import { requireConversation } from './conversations.ts'
+import { ResourceNotFoundError } from './errors.ts'
+import { readPage } from './paging.ts'
+import { loadUsers, requireUser } from './users.ts'
+
+const memberSchema = z.object({ id: idSchema, userId: idSchema })
+const listSchema = z.object({ id: idSchema, ...pageSchema })
+
+/** The keys that make `userId` a participant of the conversation: both directions and the conversation's index. */
+export function membershipKeys(ctx: ClientContext, conversation: { id: string; createdAt: string; updatedAt: string }, userId: string) {
+  return [
+    layout.participants.member(ctx.botId, conversation.id, userId),
+    layout.participants.membership(ctx.botId, userId, conversation.id),
+    ...layout.sortFields.map((field) =>
+      layout.conversations.byParticipant(ctx.botId, userId, field, Date.parse(conversation[field]), conversation.id),
+    ),
+  ]
+}
+
+async function isMember(ctx: ClientContext, conversationId: string, userId: string) {
+  return (await ctx.store.get(layout.participants.member(ctx.botId, conversationId, userId))) !== undefined
+}
+
+/** Adds `userId` to a conversation unless it is there already. Callers hold the bot's write lock. */
+export async function addParticipantLocked(ctx: ClientContext, conversationId: string, userId: string) {
+  const conversation = await requireConversation(ctx, conversationId)
+  const user = await requireUser(ctx, userId)
+  if (!(await isMember(ctx, conversationId, userId)))
+    await ctx.store.batch(membershipKeys(ctx, conversation, userId).map((key) => ({ type: 'put', key, value: '' })))
+  return user
+}
+
+/** Participant calls of the client. */
+export const participantCalls = {
+  /** Adds a user to a conversation; adding a participant twice is harmless. */
+  async addParticipant(ctx: ClientContext, raw: z.input<typeof memberSchema>) {
+    const { id, userId } = parseInput('addParticipant', memberSchema, raw)
+    return ctx.store.lock(writeLock(ctx), async () => ({ participant: await addParticipantLocked(ctx, id, userId) }))
+  },
+
+  /** Returns a participant of a conversation, or ResourceNotFound. */
+  async getParticipant(ctx: ClientContext, raw: z.input<typeof memberSchema>) {
+    const { id, userId } = parseInput('getParticipant', memberSchema, raw)
+    await requireConversation(ctx, id)
+    if (!(await isMember(ctx, id, userId)))
+      throw new ResourceNotFoundError(`user ${JSON.stringify(userId)} is not a participant of conversation ${JSON.stringify(id)}`)
+    return { participant: await requireUser(ctx, userId) }
+  },
+
+  /** Lists a conversation's participants, by user id. */
+  async listParticipants(ctx: ClientContext, raw: z.input<typeof listSchema>) {
+    const input = parseInput('listParticipants', listSchema, raw)
+    await requireConversation(ctx, input.id)
+    const page = await readPage(
+      ctx.store,
+      'listParticipants',
+      { range: layout.participants.membersRange(ctx.botId, input.id), load: (keys) => loadUsers(ctx, keys) },
+      input,
+    )
+    return { participants: page.items, meta: page.nextToken === undefined ? {} : { nextToken: page.nextToken } }
+  },
+
+  /** Removes a user from a conversation. */
+  async removeParticipant(ctx: ClientContext, raw: z.input<typeof memberSchema>) {
+    const { id, userId } = parseInput('removeParticipant', memberSchema, raw)
+    return ctx.store.lock(writeLock(ctx), async () => {
+      const conversation = await requireConversation(ctx, id)
+      if (!(await isMember(ctx, id, userId)))
+        throw new ResourceNotFoundError(`user ${JSON.stringify(userId)} is not a participant of conversation ${JSON.stringify(id)}`)
+      await ctx.store.batch(membershipKeys(ctx, conversation, userId).map((key) => ({ type: 'del', key })))
+      return {}
+    })
+  },
+}
+

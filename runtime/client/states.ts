@@ -1,0 +1,225 @@
+import { z } from 'zod'
+import * as layout from '../store/layout.ts'
+import type { Op } from '../store/store.ts'
+import {
+  idSchema,
+  jsonPayload,
+  nowIso,
+  pageSchema,
+  parseInput,
+  stateTypes,
+  writeLock,
+  type ClientContext,
+  type StateType,
+} from './common.ts'
+import { requireConversation } from './conversations.ts'
+import { InvalidPayloadError, ResourceNotFoundError } from './errors.ts'
+import { dels, putJson } from './indexing.ts'
+import { lastSegment, readPage } from './paging.ts'
+import { requireUser } from './users.ts'
+
+/** A state, as Botpress's client returns it; `expiry` is in seconds here. */
+export type State = {
+  id: string
+  type: StateType
+  name: string
+  payload: Record<string, any>
+  createdAt: string
+  updatedAt: string
+  expiry?: number
+  expiresAt?: string
+}
+
+/** Seconds; the longest expiry is ten years. */
+const expirySchema = z.number().positive().max(10 * 365 * 24 * 3600)
+
+const address = { type: z.enum(stateTypes), id: idSchema, name: z.string().min(1).max(200) }
+const addressSchema = z.object(address)
+const setSchema = z.object({ ...address, payload: z.unknown(), expiry: expirySchema.nullable().optional() })
+const listSchema = z.object({ type: z.enum(stateTypes), id: idSchema, ...pageSchema })
+
+type Address = z.output<typeof addressSchema>
+
+/** Whether a stored state is still alive at `now` (ms). Expired states are invisible to every read. */
+export function isLive(state: State, now: number): boolean {
+  return state.expiresAt === undefined || Date.parse(state.expiresAt) > now
+}
+
+function recordKey(ctx: ClientContext, a: Address) {
+  return layout.states.record(ctx.botId, a.type, a.id, a.name)
+}
+
+/** The key of a state in the expiry index, if it expires. */
+export function expiryKey(botId: string, state: State): string | undefined {
+  return state.expiresAt === undefined
+    ? undefined
+    : layout.states.expiry(Date.parse(state.expiresAt), botId, state.type, state.id, state.name)
+}
+
+/** The ops that delete states with their expiry entries. */
+export function deleteStatesOps(botId: string, states: State[]): Op[] {
+  return states.flatMap((s) => {
+    const keys = [layout.states.record(botId, s.type, s.id, s.name)]
+    const expiry = expiryKey(botId, s)
+    if (expiry) keys.push(expiry)
+    return dels(keys)
+  })
+}
+
+/** Reads every stored state of one owner, expired ones included (for cascades). */
+export async function statesOfOwner(ctx: ClientContext, type: StateType, id: string): Promise<State[]> {
+  const entries = await ctx.store.entries(layout.states.ofOwnerRange(ctx.botId, type, id))
+  return entries.map(([, value]) => JSON.parse(value) as State)
+}
+
+/** The definition of a declared state (own keys only: a state named `constructor` is not declared). */
+function definitionOf(ctx: ClientContext, name: string) {
+  return Object.hasOwn(ctx.states, name) ? ctx.states[name] : undefined
+}
+
+/** Checks a payload against JSON rules, the size limit and, for a declared state, its type and schema. */
+function checkPayload(call: string, ctx: ClientContext, a: Address, value: unknown) {
+  const { payload } = jsonPayload(call, 'payload', value)
+  const definition = definitionOf(ctx, a.name)
+  if (definition) {
+    if (definition.type !== a.type)
+      throw new InvalidPayloadError(`${call}: type: state ${JSON.stringify(a.name)} is declared as a ${definition.type} state, not ${a.type}`)
+    const result = definition.schema?.safeParse(payload)
+    if (result && !result.success) {
+      const issue = result.error.issues[0]!
+      const path = ['payload', ...issue.path].join('.')
+      throw new InvalidPayloadError(`${call}: ${path}: ${issue.message} (state ${JSON.stringify(a.name)})`)
+    }
+  }
+  return payload
+}
+
+async function requireOwner(ctx: ClientContext, a: Address) {
+  if (a.type === 'conversation') await requireConversation(ctx, a.id)
+  else if (a.type === 'user') await requireUser(ctx, a.id)
+}
+
+async function readLive(ctx: ClientContext, a: Address): Promise<{ stored?: State; live?: State }> {
+  const stored = await ctx.store.getJson<State>(recordKey(ctx, a))
+  return { stored, live: stored && isLive(stored, ctx.clock.now()) ? stored : undefined }
+}
+
+function notFound(a: Address) {
+  return new ResourceNotFoundError(`${a.type} state ${JSON.stringify(a.name)} of ${JSON.stringify(a.id)} not found`)
+}
+
+/**
+ * Writes a state, renewing its expiry: the call's `expiry` (seconds, `null` for none), else the live
+ * state's own, else the definition's. The expiry index moves in the same batch.
+ */
+async function writeState(
+  ctx: ClientContext,
+  a: Address,
+  payload: Record<string, any>,
+  expiry: number | null | undefined,
+  stored: State | undefined,
+  live: State | undefined,
+): Promise<State> {
+  const now = ctx.clock.now()
+  const seconds = expiry === null ? undefined : (expiry ?? live?.expiry ?? definitionOf(ctx, a.name)?.expiry)
+  const nowText = nowIso(ctx)
+  const state: State = {
+    id: a.id,
+    type: a.type,
+    name: a.name,
+    payload,
+    createdAt: live?.createdAt ?? nowText,
+    updatedAt: nowText,
+  }
+  if (seconds !== undefined) {
+    state.expiry = seconds
+    state.expiresAt = new Date(now + Math.round(seconds * 1000)).toISOString()
+  }
+  const ops: Op[] = [putJson(recordKey(ctx, a), state)]
+  const oldExpiry = stored && expiryKey(ctx.botId, stored)
+  const newExpiry = expiryKey(ctx.botId, state)
+  if (oldExpiry && oldExpiry !== newExpiry) ops.push({ type: 'del', key: oldExpiry })
+  if (newExpiry) ops.push({ type: 'put', key: newExpiry, value: '' })
+  await ctx.store.batch(ops)
+  return state
+}
+
+/** State calls of the client. */
+export const stateCalls = {
+  /** Reads a live state, or raises ResourceNotFound (missing or expired). */
+  async getState(ctx: ClientContext, raw: z.input<typeof addressSchema>) {
+    const a = parseInput('getState', addressSchema, raw)
+    const { live } = await readLive(ctx, a)
+    if (!live) throw notFound(a)
+    return { state: live, meta: { cached: false } }
+  },
+
+  /** Replaces a state's payload (`payload: null` deletes it). */
+  async setState(ctx: ClientContext, raw: z.input<typeof setSchema>): Promise<{ state: State }> {
+    const input = parseInput('setState', setSchema, raw)
+    if (input.payload === null) {
+      await stateCalls.deleteState(ctx, input)
+      return {} as { state: State }
+    }
+    const payload = checkPayload('setState', ctx, input, input.payload)
+    return ctx.store.lock(writeLock(ctx), async () => {
+      await requireOwner(ctx, input)
+      const { stored, live } = await readLive(ctx, input)
+      return { state: await writeState(ctx, input, payload, input.expiry, stored, live) }
+    })
+  },
+
+  /** Returns the live state, or sets it to `payload` when there is none: atomic, so concurrent calls create it once. */
+  async getOrSetState(ctx: ClientContext, raw: z.input<typeof setSchema>) {
+    const input = parseInput('getOrSetState', setSchema, raw)
+    const payload = checkPayload('getOrSetState', ctx, input, input.payload)
+    return ctx.store.lock(writeLock(ctx), async () => {
+      await requireOwner(ctx, input)
+      const { stored, live } = await readLive(ctx, input)
+      if (live) return { state: live, meta: { cached: true } }
+      return { state: await writeState(ctx, input, payload, input.expiry, stored, undefined), meta: { cached: false } }
+    })
+  },
+
+  /** Merges `payload` into a live state's payload, one level deep. */
+  async patchState(ctx: ClientContext, raw: z.input<typeof setSchema>) {
+    const input = parseInput('patchState', setSchema, raw)
+    const patch = jsonPayload('patchState', 'payload', input.payload).payload
+    return ctx.store.lock(writeLock(ctx), async () => {
+      await requireOwner(ctx, input)
+      const { stored, live } = await readLive(ctx, input)
+      if (!live) throw notFound(input)
+      const payload = checkPayload('patchState', ctx, input, { ...live.payload, ...patch })
+      return { state: await writeState(ctx, input, payload, input.expiry, stored, live) }
+    })
+  },
+
+  /** Lists the live states of one owner, by name. */
+  async listStates(ctx: ClientContext, raw: z.input<typeof listSchema>) {
+    const input = parseInput('listStates', listSchema, raw)
+    const now = ctx.clock.now()
+    const page = await readPage(
+      ctx.store,
+      'listStates',
+      {
+        range: layout.states.ofOwnerRange(ctx.botId, input.type, input.id),
+        load: (keys) =>
+          ctx.store.getManyJson<State>(keys.map((k) => layout.states.record(ctx.botId, input.type, input.id, lastSegment(k)))),
+        accept: (s) => isLive(s, now),
+      },
+      input,
+    )
+    return { states: page.items, meta: page.nextToken === undefined ? {} : { nextToken: page.nextToken } }
+  },
+
+  /** Deletes a state and its pending expiry; deleting a missing state is harmless. */
+  async deleteState(ctx: ClientContext, raw: z.input<typeof addressSchema>) {
+    const a = parseInput('deleteState', addressSchema, raw)
+    return ctx.store.lock(writeLock(ctx), async () => {
+      await requireOwner(ctx, a)
+      const { stored } = await readLive(ctx, a)
+      if (stored) await ctx.store.batch(deleteStatesOps(ctx.botId, [stored]))
+      return {}
+    })
+  },
+}

@@ -1,0 +1,185 @@
+import { z } from 'zod'
+import * as layout from '../store/layout.ts'
+import type { Op } from '../store/store.ts'
+import {
+  cleanTags,
+  idSchema,
+  mergeTags,
+  nowIso,
+  pageSchema,
+  parseInput,
+  tagsMatch,
+  tagsPatchSchema,
+  tagsSchema,
+  writeLock,
+  type ClientContext,
+  type Tags,
+} from './common.ts'
+import { ResourceNotFoundError } from './errors.ts'
+import { putJson, reindex } from './indexing.ts'
+import { lastSegment, readPage, type PageSource } from './paging.ts'
+
+/** A user, as Botpress's client returns it. */
+export type User = {
+  id: string
+  createdAt: string
+  updatedAt: string
+  tags: Tags
+  name?: string
+  pictureUrl?: string
+}
+
+const createSchema = z.object({
+  id: idSchema.optional(),
+  name: z.string().max(200).optional(),
+  pictureUrl: z.string().max(2000).optional(),
+  integrationName: z.string().max(200).optional(),
+  tags: tagsSchema.optional(),
+})
+
+const getOrCreateSchema = createSchema.extend({ discriminateByTags: z.array(z.string().min(1)).optional() })
+
+const updateSchema = z.object({
+  id: idSchema,
+  name: z.string().max(200).nullable().optional(),
+  pictureUrl: z.string().max(2000).nullable().optional(),
+  tags: tagsPatchSchema.optional(),
+})
+
+const listSchema = z.object({
+  ...pageSchema,
+  conversationId: idSchema.optional(),
+  tags: tagsSchema.optional(),
+  sortDirection: z.enum(['asc', 'desc']).optional(),
+})
+
+const idOnly = z.object({ id: idSchema })
+
+/** Every index entry of a user. */
+export function userIndex(botId: string, user: User): string[] {
+  const at = Date.parse(user.createdAt)
+  return [
+    layout.users.byTime(botId, at, user.id),
+    ...Object.entries(user.tags).map(([name, value]) => layout.users.byTag(botId, name, value, at, user.id)),
+  ]
+}
+
+/** Reads a user or raises ResourceNotFound. */
+export async function requireUser(ctx: ClientContext, id: string): Promise<User> {
+  const user = await ctx.store.getJson<User>(layout.users.record(ctx.botId, id))
+  if (!user) throw new ResourceNotFoundError(`user ${JSON.stringify(id)} not found`)
+  return user
+}
+
+/** Loads the users named at the end of index keys. */
+export function loadUsers(ctx: ClientContext, indexKeys: string[]) {
+  return ctx.store.getManyJson<User>(indexKeys.map((k) => layout.users.record(ctx.botId, lastSegment(k))))
+}
+
+function writeUserOps(ctx: ClientContext, before: User | undefined, after: User): Op[] {
+  return [
+    putJson(layout.users.record(ctx.botId, after.id), after),
+    ...reindex(before ? userIndex(ctx.botId, before) : [], userIndex(ctx.botId, after)),
+  ]
+}
+
+function newUser(ctx: ClientContext, input: z.output<typeof createSchema>): User {
+  const now = nowIso(ctx)
+  const user: User = { id: input.id ?? ctx.ids('user'), createdAt: now, updatedAt: now, tags: cleanTags(input.tags) }
+  if (input.name !== undefined) user.name = input.name
+  if (input.pictureUrl !== undefined) user.pictureUrl = input.pictureUrl
+  return user
+}
+
+async function findByTags(ctx: ClientContext, tags: Tags): Promise<User | undefined> {
+  const [first] = Object.entries(tags)
+  if (!first) return undefined
+  const page = await readPage(
+    ctx.store,
+    'getOrCreateUser',
+    {
+      range: layout.users.byTagRange(ctx.botId, first[0], first[1]),
+      load: (keys) => loadUsers(ctx, keys),
+      accept: (user) => tagsMatch(user.tags, tags),
+    },
+    { limit: 1 },
+  )
+  return page.items[0]
+}
+
+/** User calls of the client. */
+export const userCalls = {
+  /** Fetches one user by id. */
+  async getUser(ctx: ClientContext, raw: z.input<typeof idOnly>) {
+    const { id } = parseInput('getUser', idOnly, raw)
+    return { user: await requireUser(ctx, id) }
+  },
+
+  /** Creates a user (with the given `id`, a localbot extension, or a new one). */
+  async createUser(ctx: ClientContext, raw: z.input<typeof createSchema>) {
+    const input = parseInput('createUser', createSchema, raw)
+    return ctx.store.lock(writeLock(ctx), async () => {
+      if (input.id !== undefined && (await ctx.store.get(layout.users.record(ctx.botId, input.id))) !== undefined)
+        return { user: await requireUser(ctx, input.id) }
+      const user = newUser(ctx, input)
+      await ctx.store.batch(writeUserOps(ctx, undefined, user))
+      return { user }
+    })
+  },
+
+  /** Returns the user with `id`, or the first whose discriminating tags match, creating it when there is none. */
+  async getOrCreateUser(ctx: ClientContext, raw: z.input<typeof getOrCreateSchema>) {
+    const input = parseInput('getOrCreateUser', getOrCreateSchema, raw)
+    return ctx.store.lock(writeLock(ctx), async () => {
+      const tags = cleanTags(input.tags)
+      let existing: User | undefined
+      if (input.id !== undefined) {
+        existing = await ctx.store.getJson<User>(layout.users.record(ctx.botId, input.id))
+      } else {
+        const names = input.discriminateByTags ?? Object.keys(tags)
+        existing = await findByTags(
+          ctx,
+          Object.fromEntries(names.filter((n) => Object.hasOwn(tags, n)).map((n) => [n, tags[n]!])),
+        )
+      }
+      if (existing) return { user: existing, meta: { created: false } }
+      const user = newUser(ctx, input)
+      await ctx.store.batch(writeUserOps(ctx, undefined, user))
+      return { user, meta: { created: true } }
+    })
+  },
+
+  /** Updates a user's name, picture and tags (`null` or `''` removes a tag). */
+  async updateUser(ctx: ClientContext, raw: z.input<typeof updateSchema>) {
+    const input = parseInput('updateUser', updateSchema, raw)
+    return ctx.store.lock(writeLock(ctx), async () => {
+      const before = await requireUser(ctx, input.id)
+      const after: User = { ...before, tags: mergeTags(before.tags, input.tags), updatedAt: nowIso(ctx) }
+      for (const field of ['name', 'pictureUrl'] as const) {
+        const value = input[field]
+        if (value === null) delete after[field]
+        else if (value !== undefined) after[field] = value
+      }
+      await ctx.store.batch(writeUserOps(ctx, before, after))
+      return { user: after }
+    })
+  },
+
+  /** Lists users, newest first unless `sortDirection: 'asc'`; `conversationId` lists that conversation's participants (by id). */
+  async listUsers(ctx: ClientContext, raw: z.input<typeof listSchema> = {}) {
+    const input = parseInput('listUsers', listSchema, raw)
+    const tags = input.tags ? cleanTags(input.tags) : undefined
+    const [firstTag] = Object.entries(tags ?? {})
+    let range = layout.users.byTimeRange(ctx.botId)
+    if (input.conversationId !== undefined) range = layout.participants.membersRange(ctx.botId, input.conversationId)
+    else if (firstTag) range = layout.users.byTagRange(ctx.botId, firstTag[0], firstTag[1])
+    const source: PageSource<User> = {
+      range,
+      reverse: input.conversationId === undefined && (input.sortDirection ?? 'desc') === 'desc',
+      load: (keys) => loadUsers(ctx, keys),
+      accept: (u) => tagsMatch(u.tags, tags),
+    }
+    const page = await readPage(ctx.store, 'listUsers', source, input)
+    return { users: page.items, meta: page.nextToken === undefined ? {} : { nextToken: page.nextToken } }
+  },
+}

@@ -1,0 +1,97 @@
+/**
+ * The one place that builds LevelDB keys and range bounds.
+ *
+ * A key is a list of string segments. Each segment is escaped so that it never contains the
+ * separator, and segments are joined by the separator:
+ *
+ *   SEP = \u0000 between segments
+ *   \u0000 -> \u0001\u0001,  \u0001 -> \u0001\u0002,  a lone surrogate -> \u0001\u0003XXXX (hex)
+ *
+ * Lone surrogates are escaped because keys are stored as UTF-8, where every lone surrogate would
+ * collapse to U+FFFD and two different ids could share a key. With this encoding, decode(encode(s)) = s
+ * for every JS string list, encode is injective, and the children of a key all sort strictly between
+ * `childrenOf(k).gt` and `childrenOf(k).lt`: no id can name a key outside its own prefix.
+ */
+
+const SEP = '\u0000'
+const ESC = '\u0001'
+/** Above every separator, below every escaped segment's continuation: the end of a prefix range. */
+const SEP_END = '\u0001'
+
+const needsEscape = /[\u0000\u0001\ud800-\udfff]/
+
+function escapeSegment(segment: string): string {
+  if (!needsEscape.test(segment)) return segment
+  let out = ''
+  for (let i = 0; i < segment.length; i++) {
+    const c = segment.charCodeAt(i)
+    if (c === 0) out += ESC + '\u0001'
+    else if (c === 1) out += ESC + '\u0002'
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < segment.length) {
+      const d = segment.charCodeAt(i + 1)
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        out += segment[i] + segment[i + 1]
+        i++
+      } else out += ESC + '\u0003' + c.toString(16).padStart(4, '0')
+    } else if (c >= 0xd800 && c <= 0xdfff) out += ESC + '\u0003' + c.toString(16).padStart(4, '0')
+    else out += segment[i]
+  }
+  return out
+}
+
+function unescapeSegment(segment: string): string {
+  if (!segment.includes(ESC)) return segment
+  let out = ''
+  for (let i = 0; i < segment.length; i++) {
+    const ch = segment[i]
+    if (ch !== ESC) {
+      out += ch
+      continue
+    }
+    const kind = segment[++i]
+    if (kind === '\u0001') out += '\u0000'
+    else if (kind === '\u0002') out += '\u0001'
+    else if (kind === '\u0003') {
+      out += String.fromCharCode(parseInt(segment.slice(i + 1, i + 5), 16))
+      i += 4
+    } else throw new Error('corrupt key segment')
+  }
+  return out
+}
+
+/** Encodes a list of segments as one key. */
+export function key(...segments: string[]): string {
+  return segments.map(escapeSegment).join(SEP)
+}
+
+/** Splits a key made by `key()` back into its segments. */
+export function decodeKey(encoded: string): string[] {
+  return encoded.split(SEP).map(unescapeSegment)
+}
+
+/** A range over every key that has `prefix` (a list of whole segments) as its first segments. */
+export type Range = { gt: string; lt: string }
+
+/** The range of keys strictly below the key of `segments`. */
+export function childrenOf(...segments: string[]): Range {
+  const k = key(...segments)
+  return { gt: k + SEP, lt: k + SEP_END }
+}
+
+/** Whether `k` lies inside `range`. */
+export function inRange(k: string, range: Range): boolean {
+  return k > range.gt && k < range.lt
+}
+
+const TIME_WIDTH = 15
+
+/** A millisecond time as a fixed-width segment, so that keys sort by time. */
+export function timeSegment(ms: number): string {
+  if (!Number.isSafeInteger(ms) || ms < 0) throw new RangeError(`time out of range: ${ms}`)
+  return String(ms).padStart(TIME_WIDTH, '0')
+}
+
+/** Reads a segment made by `timeSegment`. */
+export function parseTimeSegment(segment: string): number {
+  return Number(segment)
+}

@@ -1,0 +1,91 @@
+import { childrenOf, key, timeSegment, type Range } from './keys.ts'
+
+/**
+ * Where every record and index entry lives. The first segment is a namespace:
+ *   b  a bot's data: ['b', botId, kind, ...]
+ *   x  the expiry index of states, all bots: ['x', expiresAt, botId, type, id, name]
+ *   d  the due index of scheduled events, all bots: ['d', dueAt, botId, eventId]
+ * Index entries hold '' (the key says it all); records hold JSON.
+ */
+
+/** Index sort fields of conversations. */
+export const sortFields = ['createdAt', 'updatedAt'] as const
+/** A field lists sort by. */
+export type SortField = (typeof sortFields)[number]
+
+const bot = (botId: string, ...rest: string[]) => key('b', botId, ...rest)
+const botRange = (botId: string, ...rest: string[]) => childrenOf('b', botId, ...rest)
+
+/** Every key of one bot. */
+export const botData = (botId: string): Range => childrenOf('b', botId)
+
+export const conversations = {
+  record: (botId: string, id: string) => bot(botId, 'c', id),
+  byTime: (botId: string, field: SortField, at: number, id: string) => bot(botId, 'C', field, timeSegment(at), id),
+  byTimeRange: (botId: string, field: SortField) => botRange(botId, 'C', field),
+  byTag: (botId: string, name: string, value: string, field: SortField, at: number, id: string) =>
+    bot(botId, 'CT', name, value, field, timeSegment(at), id),
+  byTagRange: (botId: string, name: string, value: string, field: SortField) => botRange(botId, 'CT', name, value, field),
+  byParticipant: (botId: string, userId: string, field: SortField, at: number, id: string) =>
+    bot(botId, 'CP', userId, field, timeSegment(at), id),
+  byParticipantRange: (botId: string, userId: string, field: SortField) => botRange(botId, 'CP', userId, field),
+}
+
+export const participants = {
+  /** A user in a conversation, listed by conversation. */
+  member: (botId: string, conversationId: string, userId: string) => bot(botId, 'P', conversationId, userId),
+  membersRange: (botId: string, conversationId: string) => botRange(botId, 'P', conversationId),
+  /** The same membership, listed by user. */
+  membership: (botId: string, userId: string, conversationId: string) => bot(botId, 'UP', userId, conversationId),
+  membershipsRange: (botId: string, userId: string) => botRange(botId, 'UP', userId),
+}
+
+export const users = {
+  record: (botId: string, id: string) => bot(botId, 'u', id),
+  byTime: (botId: string, at: number, id: string) => bot(botId, 'U', timeSegment(at), id),
+  byTimeRange: (botId: string) => botRange(botId, 'U'),
+  byTag: (botId: string, name: string, value: string, at: number, id: string) =>
+    bot(botId, 'UT', name, value, timeSegment(at), id),
+  byTagRange: (botId: string, name: string, value: string) => botRange(botId, 'UT', name, value),
+}
+
+export const messages = {
+  record: (botId: string, id: string) => bot(botId, 'm', id),
+  byTime: (botId: string, at: number, id: string) => bot(botId, 'M', timeSegment(at), id),
+  byTimeRange: (botId: string) => botRange(botId, 'M'),
+  byConversation: (botId: string, conversationId: string, at: number, id: string) =>
+    bot(botId, 'MC', conversationId, timeSegment(at), id),
+  byConversationRange: (botId: string, conversationId: string) => botRange(botId, 'MC', conversationId),
+  byTag: (botId: string, name: string, value: string, at: number, id: string) =>
+    bot(botId, 'MT', name, value, timeSegment(at), id),
+  byTagRange: (botId: string, name: string, value: string) => botRange(botId, 'MT', name, value),
+  /** Messages a user wrote, for deleteUser's cascade. */
+  byUser: (botId: string, userId: string, id: string) => bot(botId, 'MU', userId, id),
+  byUserRange: (botId: string, userId: string) => botRange(botId, 'MU', userId),
+}
+
+/** Event list filters with an index each. */
+export const eventFilters = ['type', 'conversationId', 'userId', 'messageId', 'status'] as const
+/** A field listEvents filters on. */
+export type EventFilter = (typeof eventFilters)[number]
+
+export const events = {
+  record: (botId: string, id: string) => bot(botId, 'e', id),
+  byTime: (botId: string, at: number, id: string) => bot(botId, 'E', timeSegment(at), id),
+  byTimeRange: (botId: string) => botRange(botId, 'E'),
+  byField: (botId: string, field: EventFilter, value: string, at: number, id: string) =>
+    bot(botId, 'EF', field, value, timeSegment(at), id),
+  byFieldRange: (botId: string, field: EventFilter, value: string) => botRange(botId, 'EF', field, value),
+  /** A scheduled event waiting for its time. */
+  due: (at: number, botId: string, id: string) => key('d', timeSegment(at), botId, id),
+  dueRange: () => childrenOf('d'),
+}
+
+export const states = {
+  record: (botId: string, type: string, id: string, name: string) => bot(botId, 'S', type, id, name),
+  ofOwnerRange: (botId: string, type: string, id: string) => botRange(botId, 'S', type, id),
+  /** A state waiting to expire. */
+  expiry: (at: number, botId: string, type: string, id: string, name: string) =>
+    key('x', timeSegment(at), botId, type, id, name),
+  expiryRange: () => childrenOf('x'),
+}

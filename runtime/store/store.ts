@@ -1,0 +1,124 @@
+import type { AbstractLevel } from 'abstract-level'
+import { Level } from 'level'
+import { inRange, type Range } from './keys.ts'
+import { Locks } from './lock.ts'
+
+/** Any abstract-level database with string keys and values (classic-level, memory-level, ...). */
+export type Db = AbstractLevel<any, string, string>
+
+/** One write of a batch. */
+export type Op = { type: 'put'; key: string; value: string } | { type: 'del'; key: string }
+
+/** Raised when another process holds the data folder. */
+export class DataFolderInUseError extends Error {
+  constructor(readonly location: string, options?: ErrorOptions) {
+    super(`data folder in use by another localbot: ${location}`, options)
+    this.name = 'DataFolderInUseError'
+  }
+}
+
+/** Options of a range read. */
+export type ScanOptions = { reverse?: boolean; limit?: number; after?: string }
+
+/**
+ * The only code that touches LevelDB. Everything is strings: keys come from keys.ts, values are JSON.
+ * Writes that must be atomic go through `batch`; read-check-write sequences run under `lock`.
+ */
+export class Store {
+  private readonly locks = new Locks()
+
+  constructor(readonly db: Db) {}
+
+  /** Opens (creating if needed) the LevelDB database in `location`. */
+  static async open(location: string): Promise<Store> {
+    const db = new Level<string, string>(location, { keyEncoding: 'utf8', valueEncoding: 'utf8' })
+    try {
+      await db.open()
+    } catch (error) {
+      const cause = (error as { cause?: { code?: string } }).cause
+      if (cause?.code === 'LEVEL_LOCKED') throw new DataFolderInUseError(location, { cause: error })
+      throw error
+    }
+    return new Store(db as unknown as Db)
+  }
+
+  /** Wraps an already created database (memory-level in tests). */
+  static async over(db: Db): Promise<Store> {
+    if (db.status !== 'open') await db.open()
+    return new Store(db)
+  }
+
+  get(key: string): Promise<string | undefined> {
+    return this.db.get(key)
+  }
+
+  getMany(keys: string[]): Promise<(string | undefined)[]> {
+    return keys.length === 0 ? Promise.resolve([]) : this.db.getMany(keys)
+  }
+
+  async getJson<T>(key: string): Promise<T | undefined> {
+    const raw = await this.db.get(key)
+    return raw === undefined ? undefined : (JSON.parse(raw) as T)
+  }
+
+  async getManyJson<T>(keys: string[]): Promise<(T | undefined)[]> {
+    if (keys.length === 0) return []
+    const raws = await this.db.getMany(keys)
+    return raws.map((raw) => (raw === undefined ? undefined : (JSON.parse(raw) as T)))
+  }
+
+  /** Applies every op at once, or none. */
+  async batch(ops: Op[]): Promise<void> {
+    if (ops.length === 0) return
+    await this.db.batch(ops)
+  }
+
+  /** Keys in `range`, in key order (or reversed), starting strictly after `after` when given. */
+  async keys(range: Range, options: ScanOptions = {}): Promise<string[]> {
+    return this.collect(range, options, false) as Promise<string[]>
+  }
+
+  /** Key/value pairs in `range`. */
+  async entries(range: Range, options: ScanOptions = {}): Promise<[string, string][]> {
+    return this.collect(range, options, true) as Promise<[string, string][]>
+  }
+
+  /** Iterates keys of `range` lazily, for scans that stop early. */
+  async *iterateKeys(range: Range, options: ScanOptions = {}): AsyncGenerator<string> {
+    const iterator = this.db.keys(this.bounds(range, options))
+    try {
+      for await (const k of iterator) yield k
+    } finally {
+      await iterator.close()
+    }
+  }
+
+  /** Runs `fn` with no other `lock(name)` work interleaved. */
+  lock<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    return this.locks.run(name, fn)
+  }
+
+  close(): Promise<void> {
+    return this.db.close()
+  }
+
+  private bounds(range: Range, { reverse = false, limit, after }: ScanOptions) {
+    const bounds: { gt?: string; gte?: string; lt?: string; lte?: string; reverse: boolean; limit?: number } = {
+      gt: range.gt,
+      lt: range.lt,
+      reverse,
+    }
+    if (limit !== undefined) bounds.limit = limit
+    if (after !== undefined && inRange(after, range)) {
+      if (reverse) bounds.lt = after
+      else bounds.gt = after
+    }
+    return bounds
+  }
+
+  private async collect(range: Range, options: ScanOptions, withValues: boolean) {
+    const bounds = this.bounds(range, options)
+    if (withValues) return this.db.iterator(bounds).all()
+    return this.db.keys(bounds).all()
+  }
+}
