@@ -98,7 +98,8 @@ export function writeConversationOps(
   ]
 }
 
-function newConversation(ctx: ClientContext, input: z.output<typeof createSchema>): Conversation {
+/** A conversation as it will be stored. */
+export function newConversation(ctx: ClientContext, input: z.output<typeof createSchema>): Conversation {
   const now = nowIso(ctx)
   const conversation: Conversation = {
     id: input.id ?? ctx.ids('conv'),

@@ -40,15 +40,24 @@ export type ClientOptions = {
   ids?: IdGenerator
 }
 
-/** Makes a client for one bot. */
-export function createClient(options: ClientOptions): Client {
-  const ctx: ClientContext = {
+/** The context every call of one bot's client works in. */
+export function createClientContext(options: ClientOptions): ClientContext {
+  return {
     store: options.store,
     botId: options.botId,
     clock: options.clock,
     states: options.states ?? {},
     ids: options.ids ?? idGenerator(options.clock),
   }
+}
+
+/** Makes a client for one bot. */
+export function createClient(options: ClientOptions): Client {
+  return clientOver(createClientContext(options))
+}
+
+/** The client of an existing context (the dispatcher shares one context per bot). */
+export function clientOver(ctx: ClientContext): Client {
   const client = {} as Record<string, unknown>
   for (const name of callNames) {
     const call = calls[name] as (ctx: ClientContext, input: unknown) => Promise<unknown>
@@ -58,6 +67,9 @@ export function createClient(options: ClientOptions): Client {
 }
 
 export * from './errors.ts'
+export { ingestMessage, type IncomingMessage } from './ingest.ts'
+export { setEventStatus } from './events.ts'
+export type { ClientContext } from './common.ts'
 export type { Conversation } from './conversations.ts'
 export type { User } from './users.ts'
 export type { Message } from './messages.ts'

@@ -65,6 +65,30 @@ export function deleteMessagesOps(botId: string, messages: Message[]): Op[] {
   return messages.flatMap((m) => dels([layout.messages.record(botId, m.id), ...messageIndex(botId, m)]))
 }
 
+/** A message as it will be stored. */
+export function newMessage(
+  ctx: ClientContext,
+  input: { conversationId: string; userId: string; type: string; payload: Record<string, any>; tags?: Tags; direction: Message['direction'] },
+): Message {
+  const now = nowIso(ctx)
+  return {
+    id: ctx.ids('msg'),
+    createdAt: now,
+    updatedAt: now,
+    type: input.type,
+    payload: input.payload,
+    direction: input.direction,
+    userId: input.userId,
+    conversationId: input.conversationId,
+    tags: cleanTags(input.tags),
+  }
+}
+
+/** The ops that store a new message with its index entries. */
+export function newMessageOps(ctx: ClientContext, message: Message): Op[] {
+  return [putJson(layout.messages.record(ctx.botId, message.id), message), ...reindex([], messageIndex(ctx.botId, message))]
+}
+
 /** Loads the messages named at the end of index keys. */
 export function loadMessages(ctx: ClientContext, indexKeys: string[]) {
   return ctx.store.getManyJson<Message>(indexKeys.map((k) => layout.messages.record(ctx.botId, lastSegment(k))))
@@ -85,23 +109,13 @@ export const messageCalls = {
   async createMessage(ctx: ClientContext, raw: z.input<typeof createSchema>) {
     const input = parseInput('createMessage', createSchema, raw)
     const { payload } = jsonPayload('createMessage', 'payload', input.payload)
+    const fields = { ...input, payload }
     return ctx.store.lock(writeLock(ctx), async () => {
       await requireConversation(ctx, input.conversationId)
       const outgoing = input.userId === ctx.botId
       if (!outgoing) await requireUser(ctx, input.userId)
-      const now = nowIso(ctx)
-      const message: Message = {
-        id: ctx.ids('msg'),
-        createdAt: now,
-        updatedAt: now,
-        type: input.type,
-        payload,
-        direction: outgoing ? 'outgoing' : 'incoming',
-        userId: input.userId,
-        conversationId: input.conversationId,
-        tags: cleanTags(input.tags),
-      }
-      await ctx.store.batch([putJson(layout.messages.record(ctx.botId, message.id), message), ...reindex([], messageIndex(ctx.botId, message))])
+      const message = newMessage(ctx, { ...fields, direction: outgoing ? 'outgoing' : 'incoming' })
+      await ctx.store.batch(newMessageOps(ctx, message))
       return { message }
     })
   },

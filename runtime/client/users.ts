@@ -76,14 +76,16 @@ export function loadUsers(ctx: ClientContext, indexKeys: string[]) {
   return ctx.store.getManyJson<User>(indexKeys.map((k) => layout.users.record(ctx.botId, lastSegment(k))))
 }
 
-function writeUserOps(ctx: ClientContext, before: User | undefined, after: User): Op[] {
+/** The ops that store a user and move its index entries. */
+export function writeUserOps(ctx: ClientContext, before: User | undefined, after: User): Op[] {
   return [
     putJson(layout.users.record(ctx.botId, after.id), after),
     ...reindex(before ? userIndex(ctx.botId, before) : [], userIndex(ctx.botId, after)),
   ]
 }
 
-function newUser(ctx: ClientContext, input: z.output<typeof createSchema>): User {
+/** A user as it will be stored. */
+export function newUser(ctx: ClientContext, input: z.output<typeof createSchema>): User {
   const now = nowIso(ctx)
   const user: User = { id: input.id ?? ctx.ids('user'), createdAt: now, updatedAt: now, tags: cleanTags(input.tags) }
   if (input.name !== undefined) user.name = input.name

@@ -87,7 +87,8 @@ const TIME_WIDTH = 15
 
 /** A millisecond time as a fixed-width segment, so that keys sort by time. */
 export function timeSegment(ms: number): string {
-  if (!Number.isSafeInteger(ms) || ms < 0) throw new RangeError(`time out of range: ${ms}`)
+  // 15 digits hold every time up to the year 33658; a wider number would sort before narrower ones.
+  if (!Number.isSafeInteger(ms) || ms < 0 || ms >= 10 ** TIME_WIDTH) throw new RangeError(`time out of range: ${ms}`)
   return String(ms).padStart(TIME_WIDTH, '0')
 }
 

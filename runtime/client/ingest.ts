@@ -1,0 +1,44 @@
+import * as layout from '../store/layout.ts'
+import type { Op } from '../store/store.ts'
+import { jsonPayload, writeLock, type ClientContext } from './common.ts'
+import { newConversation, writeConversationOps, type Conversation } from './conversations.ts'
+import { newMessage, newMessageOps, type Message } from './messages.ts'
+import { membershipKeys } from './participants.ts'
+import { newUser, writeUserOps, type User } from './users.ts'
+
+/** A message arriving from a user, as the faces hand it over. */
+export type IncomingMessage = { userId: string; conversationId: string; type: string; payload: unknown }
+
+/**
+ * Stores an incoming message in one batch: the user and the conversation when they are new (with those
+ * ids), the user's participation, and the message. One read, one write, under the bot's write lock.
+ */
+export async function ingestMessage(
+  ctx: ClientContext,
+  input: IncomingMessage,
+): Promise<{ user: User; conversation: Conversation; message: Message }> {
+  const { payload } = jsonPayload('message', 'payload', input.payload)
+  return ctx.store.lock(writeLock(ctx), async () => {
+    const [userJson, conversationJson, member] = await ctx.store.getMany([
+      layout.users.record(ctx.botId, input.userId),
+      layout.conversations.record(ctx.botId, input.conversationId),
+      layout.participants.member(ctx.botId, input.conversationId, input.userId),
+    ])
+    const ops: Op[] = []
+    let user: User
+    if (userJson === undefined) {
+      user = newUser(ctx, { id: input.userId })
+      ops.push(...writeUserOps(ctx, undefined, user))
+    } else user = JSON.parse(userJson) as User
+    let conversation: Conversation
+    if (conversationJson === undefined) {
+      conversation = newConversation(ctx, { id: input.conversationId })
+      ops.push(...writeConversationOps(ctx, undefined, conversation, []))
+    } else conversation = JSON.parse(conversationJson) as Conversation
+    if (member === undefined) for (const key of membershipKeys(ctx, conversation, user.id)) ops.push({ type: 'put', key, value: '' })
+    const message = newMessage(ctx, { ...input, payload, direction: 'incoming' })
+    ops.push(...newMessageOps(ctx, message))
+    await ctx.store.batch(ops)
+    return { user, conversation, message }
+  })
+}
