@@ -1,4 +1,4 @@
-import { loadBots, type BotLoadError } from './bots/loader.ts'
+import { findBotFolders, loadBots, type BotFolder, type BotLoadError } from './bots/loader.ts'
 import { createBus, type Bus } from './dispatch/bus.ts'
 import { Dispatcher } from './dispatch/dispatcher.ts'
 import type { Logger } from './log.ts'
@@ -19,12 +19,15 @@ export type Runtime = {
   close(): Promise<void>
 }
 
-/** Loads every bot of `botsDir` over `store`; a bot that fails to load is logged with its file, and the others run. */
-export async function startRuntime(options: { botsDir: string; store: Store; clock: Clock; logger: Logger }): Promise<Runtime> {
+/**
+ * Loads every bot of `botsDir` (or only `folders`) over `store`; a bot that fails to load is logged
+ * with its file, and the others run.
+ */
+export async function startRuntime(options: { botsDir: string; folders?: BotFolder[]; store: Store; clock: Clock; logger: Logger }): Promise<Runtime> {
   const { store, clock, logger, botsDir } = options
   const bus = createBus()
   const dispatcher = new Dispatcher({ store, clock, bus, logger })
-  const { bots, failures } = await loadBots(botsDir)
+  const { bots, failures } = await loadBots(options.folders ?? (await findBotFolders(botsDir)))
   for (const loaded of bots) {
     dispatcher.setBot(loaded)
     if (loaded.ignored.length > 0)

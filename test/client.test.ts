@@ -118,6 +118,16 @@ for (const backend of backends) {
         assert.deepEqual(byId.conversation, first.conversation)
       })
 
+      it('twenty concurrent getOrCreateConversation calls with the same tags make one conversation', async () => {
+        const results = await Promise.all(Array.from({ length: 20 }, () => client.getOrCreateConversation({ tags: { thread: 'same' } })))
+        assert.equal(new Set(results.map((r) => r.conversation.id)).size, 1)
+        assert.equal(results.filter((r) => r.meta.created).length, 1)
+        assert.equal((await client.listConversations({})).conversations.length, 1)
+        const users = await Promise.all(Array.from({ length: 20 }, () => client.getOrCreateUser({ tags: { email: 'same@x.io' } })))
+        assert.equal(new Set(users.map((r) => r.user.id)).size, 1)
+        assert.equal((await client.listUsers({})).users.length, 1)
+      })
+
       it('updating a conversation merges tags, removes those set to null or empty, and moves updatedAt only', async () => {
         const { conversation } = await client.createConversation({ tags: { a: '1', b: '2', c: '3' } })
         clock.advance(5 * SECOND)
@@ -459,6 +469,18 @@ for (const backend of backends) {
         const { state } = await client.getState({ type: 'conversation', id: conversation.id, name: 'counter' })
         assert.equal(JSON.stringify(state.payload), [...payloads][0])
         assert.equal((await entriesMentioning(store, 'counter')).length, 1, 'one stored state')
+      })
+
+      it('fifty concurrent patches of one state, each adding its own field, lose none', async () => {
+        await client.setState({ type: 'bot', id: 'bot1', name: 'tally', payload: {} })
+        await Promise.all(Array.from({ length: 50 }, (_, i) => client.patchState({ type: 'bot', id: 'bot1', name: 'tally', payload: { [`k${i}`]: i } })))
+        const { state } = await client.getState({ type: 'bot', id: 'bot1', name: 'tally' })
+        assert.equal(Object.keys(state.payload).length, 50)
+      })
+
+      it('a payload is measured in bytes: 70k two-byte characters are over 128 KiB', async () => {
+        await rejectsWith(client.setState({ type: 'bot', id: 'bot1', name: 'accents', payload: { t: 'é'.repeat(70 * 1024) } }), 'PayloadTooLarge', 413)
+        await client.setState({ type: 'bot', id: 'bot1', name: 'accents', payload: { t: 'é'.repeat(60 * 1024) } })
       })
 
       it('a Date in a payload is stored as its ISO string', async () => {

@@ -97,11 +97,11 @@ export async function loadBot(folder: BotFolder): Promise<LoadedBot> {
   return { id: folder.id, dir: folder.dir, entry, bot, definition, states, ignored: definition?.unsupportedParts?.() ?? [] }
 }
 
-/** Loads every bot of a bots folder; a bot that fails is returned as a failure and the others still load. */
-export async function loadBots(botsDir: string): Promise<{ bots: LoadedBot[]; failures: BotLoadError[] }> {
+/** Loads bot folders; a bot that fails is returned as a failure and the others still load. */
+export async function loadBots(folders: BotFolder[]): Promise<{ bots: LoadedBot[]; failures: BotLoadError[] }> {
   const bots: LoadedBot[] = []
   const failures: BotLoadError[] = []
-  for (const folder of await findBotFolders(botsDir)) {
+  for (const folder of folders) {
     try {
       bots.push(await loadBot(folder))
     } catch (error) {

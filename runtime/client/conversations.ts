@@ -15,7 +15,7 @@ import {
   type ClientContext,
   type Tags,
 } from './common.ts'
-import { ResourceNotFoundError } from './errors.ts'
+import { AlreadyExistsError, ResourceNotFoundError } from './errors.ts'
 import { dels, putJson, reindex } from './indexing.ts'
 import { lastSegment, readPage, type PageSource } from './paging.ts'
 
@@ -140,12 +140,12 @@ export const conversationCalls = {
     return { conversation: await requireConversation(ctx, id) }
   },
 
-  /** Creates a conversation (with the given `id`, a localbot extension, or a new one). */
+  /** Creates a conversation (with the given `id`, a localbot extension, or a new one); an existing id is AlreadyExists. */
   async createConversation(ctx: ClientContext, raw: z.input<typeof createSchema>) {
     const input = parseInput('createConversation', createSchema, raw)
     return ctx.store.lock(writeLock(ctx), async () => {
       if (input.id !== undefined && (await ctx.store.get(layout.conversations.record(ctx.botId, input.id))) !== undefined)
-        return { conversation: await requireConversation(ctx, input.id) }
+        throw new AlreadyExistsError(`createConversation: id: conversation ${JSON.stringify(input.id)} exists already`)
       const conversation = newConversation(ctx, input)
       await ctx.store.batch(writeConversationOps(ctx, undefined, conversation, []))
       return { conversation }

@@ -148,7 +148,10 @@ export const messageCalls = {
     const tags = input.tags ? cleanTags(input.tags) : undefined
     const [firstTag] = Object.entries(tags ?? {})
     let range = layout.messages.byTimeRange(ctx.botId)
-    if (input.conversationId !== undefined) range = layout.messages.byConversationRange(ctx.botId, input.conversationId)
+    if (input.conversationId !== undefined) {
+      await requireConversation(ctx, input.conversationId)
+      range = layout.messages.byConversationRange(ctx.botId, input.conversationId)
+    }
     else if (firstTag) range = layout.messages.byTagRange(ctx.botId, firstTag[0], firstTag[1])
     const page = await readPage(
       ctx.store,

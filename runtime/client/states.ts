@@ -94,7 +94,7 @@ function checkPayload(call: string, ctx: ClientContext, a: Address, value: unkno
   return payload
 }
 
-async function requireOwner(ctx: ClientContext, a: Address) {
+async function requireOwner(ctx: ClientContext, a: { type: StateType; id: string }) {
   if (a.type === 'conversation') await requireConversation(ctx, a.id)
   else if (a.type === 'user') await requireUser(ctx, a.id)
 }
@@ -197,6 +197,7 @@ export const stateCalls = {
   /** Lists the live states of one owner, by name. */
   async listStates(ctx: ClientContext, raw: z.input<typeof listSchema>) {
     const input = parseInput('listStates', listSchema, raw)
+    await requireOwner(ctx, input)
     const now = ctx.clock.now()
     const page = await readPage(
       ctx.store,

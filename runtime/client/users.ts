@@ -15,7 +15,8 @@ import {
   type ClientContext,
   type Tags,
 } from './common.ts'
-import { ResourceNotFoundError } from './errors.ts'
+import { AlreadyExistsError, ResourceNotFoundError } from './errors.ts'
+import { requireConversation } from './conversations.ts'
 import { putJson, reindex } from './indexing.ts'
 import { lastSegment, readPage, type PageSource } from './paging.ts'
 
@@ -117,12 +118,12 @@ export const userCalls = {
     return { user: await requireUser(ctx, id) }
   },
 
-  /** Creates a user (with the given `id`, a localbot extension, or a new one). */
+  /** Creates a user (with the given `id`, a localbot extension, or a new one); an existing id is AlreadyExists. */
   async createUser(ctx: ClientContext, raw: z.input<typeof createSchema>) {
     const input = parseInput('createUser', createSchema, raw)
     return ctx.store.lock(writeLock(ctx), async () => {
       if (input.id !== undefined && (await ctx.store.get(layout.users.record(ctx.botId, input.id))) !== undefined)
-        return { user: await requireUser(ctx, input.id) }
+        throw new AlreadyExistsError(`createUser: id: user ${JSON.stringify(input.id)} exists already`)
       const user = newUser(ctx, input)
       await ctx.store.batch(writeUserOps(ctx, undefined, user))
       return { user }
@@ -173,7 +174,10 @@ export const userCalls = {
     const tags = input.tags ? cleanTags(input.tags) : undefined
     const [firstTag] = Object.entries(tags ?? {})
     let range = layout.users.byTimeRange(ctx.botId)
-    if (input.conversationId !== undefined) range = layout.participants.membersRange(ctx.botId, input.conversationId)
+    if (input.conversationId !== undefined) {
+      await requireConversation(ctx, input.conversationId)
+      range = layout.participants.membersRange(ctx.botId, input.conversationId)
+    }
     else if (firstTag) range = layout.users.byTagRange(ctx.botId, firstTag[0], firstTag[1])
     const source: PageSource<User> = {
       range,

@@ -1,0 +1,74 @@
+/**
+ * The harness bot authors use inside `node --test`: one bot folder, an in-memory store, a virtual
+ * clock, and a few calls to talk to the bot and look at what it stored.
+ *
+ *   const t = await testBot('bots/echo')
+ *   const { replies } = await t.send('hello')
+ *   assert.equal(replies[0].payload.text, '#1 hello')
+ *   await t.close()
+ */
+import { basename, resolve } from 'node:path'
+import { MemoryLevel } from 'memory-level'
+import type { Client, Message, State, StateType } from './client/index.ts'
+import { createLogger, type LogLevel } from './log.ts'
+import { startRuntime, type Runtime } from './runtime.ts'
+import { Store, type Db } from './store/store.ts'
+import { VirtualClock } from './time/clock.ts'
+
+/** Who sends a test message, and where. */
+export type SendOptions = { userId?: string; conversationId?: string; type?: string }
+
+/** A running bot under test. */
+export type BotTest = {
+  botId: string
+  runtime: Runtime
+  clock: VirtualClock
+  /** The bot's client, to set up or inspect data. */
+  client: Client
+  /** Log lines (JSON objects) the runtime and the bot's logger wrote. */
+  logs: Record<string, unknown>[]
+  /** Sends a text (or a payload) as a user; resolves after every handler ran, with the bot's replies. */
+  send(text: string | Record<string, unknown>, options?: SendOptions): Promise<{ conversationId: string; message: Message; replies: Message[] }>
+  /** Sends an event; resolves after its handlers ran. */
+  event(type: string, payload?: Record<string, unknown>, options?: { conversationId?: string; userId?: string }): Promise<{ replies: Message[] }>
+  /** A live state's payload, or undefined. */
+  state(type: StateType, id: string, name: string): Promise<State['payload'] | undefined>
+  /** Waits for handlers in flight, then closes the store. */
+  close(): Promise<void>
+}
+
+/** Starts one bot folder over memory-level with a virtual clock (default start 2026-01-01T00:00:00Z). */
+export async function testBot(botDir: string, options: { clock?: VirtualClock; logLevel?: LogLevel } = {}): Promise<BotTest> {
+  const dir = resolve(botDir)
+  const botId = basename(dir)
+  const clock = options.clock ?? new VirtualClock()
+  const logs: Record<string, unknown>[] = []
+  const logger = createLogger({ level: options.logLevel ?? 'debug', sink: { json: true, write: (line) => logs.push(JSON.parse(line)) } })
+  const store = await Store.over(new MemoryLevel<string, string>() as unknown as Db)
+  const runtime = await startRuntime({ botsDir: resolve(dir, '..'), folders: [{ id: botId, dir }], store, clock, logger })
+  const failure = runtime.failures[0]
+  if (failure) {
+    await runtime.close()
+    throw failure
+  }
+  const client = runtime.dispatcher.clientOf(botId)
+  return {
+    botId,
+    runtime,
+    clock,
+    client,
+    logs,
+    send: (text, { userId = 'user-1', conversationId = 'conv-1', type = 'text' } = {}) =>
+      runtime.dispatcher.sendMessage(botId, { userId, conversationId, type, payload: typeof text === 'string' ? { text } : text }),
+    event: (type, payload = {}, where = {}) => runtime.dispatcher.sendEvent(botId, { type, payload, ...where }),
+    async state(type, id, name) {
+      try {
+        return (await client.getState({ type, id, name })).state.payload
+      } catch (error) {
+        if ((error as { type?: string }).type === 'ResourceNotFound') return undefined
+        throw error
+      }
+    },
+    close: () => runtime.close(),
+  }
+}
