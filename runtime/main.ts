@@ -37,7 +37,7 @@ try {
 
 const runtime = await startRuntime({ botsDir: resolve(flags.bots), store, clock, logger })
 
-const http = flags.http ? await startHttp(runtime, { host: flags.host, port: flags.port }, { token: flags.token }) : undefined
+const http = flags.http ? await startHttp(runtime, { host: flags.host, port: flags.port }, { token: flags.token, advanceClock: runtime.advanceClock }) : undefined
 if (http) process.stdout.write(`listening on ${http.url}\n`)
 
 let stopping = false

@@ -3,7 +3,8 @@ import { createBus, type Bus } from './dispatch/bus.ts'
 import { Dispatcher } from './dispatch/dispatcher.ts'
 import type { Logger } from './log.ts'
 import type { Store } from './store/store.ts'
-import type { Clock } from './time/clock.ts'
+import { VirtualClock, type Clock } from './time/clock.ts'
+import { TimeKeeper } from './time/keeper.ts'
 
 /** A running set of bots over one store: what the faces and the test harness talk to. */
 export type Runtime = {
@@ -11,7 +12,10 @@ export type Runtime = {
   clock: Clock
   bus: Bus
   dispatcher: Dispatcher
+  keeper: TimeKeeper
   logger: Logger
+  /** With a virtual clock: moves it forward by `seconds`, firing everything due on the way; resolves with the new time (ms). */
+  advanceClock?: (seconds: number) => Promise<number>
   botsDir: string
   /** Bots that failed to load at start. */
   failures: BotLoadError[]
@@ -34,6 +38,15 @@ export async function startRuntime(options: { botsDir: string; folders?: BotFold
       logger.warn('definition parts that localbot does not run are ignored', { bot: loaded.id, parts: loaded.ignored })
     logger.info('bot loaded', { bot: loaded.id, handlers: loaded.bot.registrations.length })
   }
+  const keeper = new TimeKeeper({ store, clock, logger, work: dispatcher })
+  await keeper.start()
+  for (const loaded of bots) {
+    keeper.setSchedules(loaded.id, loaded.definition?.recurringEvents ?? {})
+    await dispatcher.replayUnfinished(loaded.id)
+  }
+  if (!(clock instanceof VirtualClock)) keeper.startTicking()
+  // Expired while stopped: fire now, before anything else is served.
+  await (clock instanceof VirtualClock ? keeper.advance(clock, 0) : keeper.tick())
   for (const failure of failures) logger.error('bot failed to load', { bot: failure.botId, file: failure.file, error: (failure.cause as Error)?.message ?? String(failure.cause) })
   let closing: Promise<void> | undefined
   return {
@@ -41,11 +54,14 @@ export async function startRuntime(options: { botsDir: string; folders?: BotFold
     clock,
     bus,
     dispatcher,
+    keeper,
     logger,
     botsDir,
     failures,
+    advanceClock: clock instanceof VirtualClock ? (seconds) => keeper.advance(clock, Math.round(seconds * 1000)) : undefined,
     close() {
       closing ??= (async () => {
+        await keeper.stop()
         await dispatcher.idle()
         await store.close()
       })()

@@ -14,6 +14,7 @@ import { createLogger, type LogLevel } from './log.ts'
 import { startRuntime, type Runtime } from './runtime.ts'
 import { Store, type Db } from './store/store.ts'
 import { VirtualClock } from './time/clock.ts'
+import { parseDuration } from './time/duration.ts'
 
 /** Who sends a test message, and where. */
 export type SendOptions = { userId?: string; conversationId?: string; type?: string }
@@ -31,6 +32,10 @@ export type BotTest = {
   send(text: string | Record<string, unknown>, options?: SendOptions): Promise<{ conversationId: string; message: Message; replies: Message[] }>
   /** Sends an event; resolves after its handlers ran. */
   event(type: string, payload?: Record<string, unknown>, options?: { conversationId?: string; userId?: string }): Promise<{ replies: Message[] }>
+  /** Moves the virtual clock forward (seconds, or a duration such as '90m', '2h', '1d'), firing everything due on the way. */
+  advance(duration: number | string): Promise<void>
+  /** Every message in a conversation, oldest first. */
+  transcript(conversationId?: string): Promise<Message[]>
   /** A live state's payload, or undefined. */
   state(type: StateType, id: string, name: string): Promise<State['payload'] | undefined>
   /** Waits for handlers in flight, then closes the store. */
@@ -61,6 +66,22 @@ export async function testBot(botDir: string, options: { clock?: VirtualClock; l
     send: (text, { userId = 'user-1', conversationId = 'conv-1', type = 'text' } = {}) =>
       runtime.dispatcher.sendMessage(botId, { userId, conversationId, type, payload: typeof text === 'string' ? { text } : text }),
     event: (type, payload = {}, where = {}) => runtime.dispatcher.sendEvent(botId, { type, payload, ...where }),
+    async advance(duration) {
+      const seconds = typeof duration === 'number' ? duration : parseDuration(duration)
+      if (seconds === undefined) throw new Error(`not a duration: ${duration}`)
+      await runtime.advanceClock!(seconds)
+      await runtime.dispatcher.idle()
+    },
+    async transcript(conversationId = 'conv-1') {
+      const messages: Message[] = []
+      let nextToken: string | undefined
+      do {
+        const page = await client.listMessages({ conversationId, limit: 100, nextToken })
+        messages.push(...page.messages)
+        nextToken = page.meta.nextToken
+      } while (nextToken)
+      return messages.reverse()
+    },
     async state(type, id, name) {
       try {
         return (await client.getState({ type, id, name })).state.payload

@@ -8,7 +8,7 @@ import { dels, keep } from './indexing.ts'
 import { deleteMessagesOps, loadMessages } from './messages.ts'
 import { lastSegment } from './paging.ts'
 import { membershipKeys } from './participants.ts'
-import { deleteStatesOps, statesOfOwner } from './states.ts'
+import { deleteOwnerStatesOps } from './states.ts'
 import { requireUser, userIndex } from './users.ts'
 
 const idOnly = z.object({ id: idSchema })
@@ -32,7 +32,7 @@ export const cascadeCalls = {
         ...dels([layout.conversations.record(ctx.botId, id), ...conversationIndex(ctx.botId, conversation, [])]),
         ...members.flatMap((userId) => dels(membershipKeys(ctx, conversation, userId))),
         ...(await messagesAndEventsOps(ctx, layout.messages.byConversationRange(ctx.botId, id), 'conversationId', id)),
-        ...deleteStatesOps(ctx.botId, await statesOfOwner(ctx, 'conversation', id)),
+        ...(await deleteOwnerStatesOps(ctx, 'conversation', id)),
       ])
       return {}
     })
@@ -51,7 +51,7 @@ export const cascadeCalls = {
         ...dels([layout.users.record(ctx.botId, id), ...userIndex(ctx.botId, user)]),
         ...conversations.flatMap((c) => dels(membershipKeys(ctx, c, id))),
         ...(await messagesAndEventsOps(ctx, layout.messages.byUserRange(ctx.botId, id), 'userId', id)),
-        ...deleteStatesOps(ctx.botId, await statesOfOwner(ctx, 'user', id)),
+        ...(await deleteOwnerStatesOps(ctx, 'user', id)),
       ])
       return {}
     })

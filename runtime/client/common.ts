@@ -33,11 +33,20 @@ const printable = /^[^\u0000-\u001f\u007f]+$/
 /** An id: 1..200 printable characters. */
 export const idSchema = z.string().min(1).max(200).regex(printable, 'must be printable characters')
 
+/** zod's records drop a `__proto__` key without a word; refuse it instead, so that no tag is lost silently. */
+function withoutProtoKey<T>() {
+  return z.custom<T>((value) => !(typeof value === 'object' && value !== null && Object.hasOwn(value, '__proto__')), {
+    message: 'a tag cannot be named __proto__',
+  })
+}
+
 /** Tags given to a create call. */
-export const tagsSchema = z.record(z.string().min(1).max(200), z.string().max(1000))
+export const tagsSchema = withoutProtoKey<Record<string, string>>().pipe(z.record(z.string().min(1).max(200), z.string().max(1000)))
 
 /** Tags given to an update call: `null` or `''` removes a tag. */
-export const tagsPatchSchema = z.record(z.string().min(1).max(200), z.string().max(1000).nullable())
+export const tagsPatchSchema = withoutProtoKey<Record<string, string | null>>().pipe(
+  z.record(z.string().min(1).max(200), z.string().max(1000).nullable()),
+)
 
 /** A page request. */
 export const pageSchema = {

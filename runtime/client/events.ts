@@ -4,7 +4,7 @@ import type { Op } from '../store/store.ts'
 import { idSchema, jsonPayload, nowIso, pageSchema, parseInput, writeLock, type ClientContext } from './common.ts'
 import { requireConversation } from './conversations.ts'
 import { InvalidPayloadError, ResourceNotFoundError } from './errors.ts'
-import { dels, putJson, reindex } from './indexing.ts'
+import { dels, keep, putJson, reindex } from './indexing.ts'
 import { lastSegment, readPage } from './paging.ts'
 import { requireUser } from './users.ts'
 
@@ -101,6 +101,29 @@ export async function setEventStatus(ctx: ClientContext, id: string, status: Eve
     ])
     return publicEvent(after)
   })
+}
+
+/** Moves a scheduled event whose time `at` has come to pending; undefined if it was not waiting for that time. */
+export async function releaseScheduledEvent(ctx: ClientContext, id: string, at: number): Promise<Event | undefined> {
+  return ctx.store.lock(writeLock(ctx), async () => {
+    const before = await ctx.store.getJson<Event & { dueAt?: number }>(layout.events.record(ctx.botId, id))
+    if (!before || before.status !== 'scheduled' || before.dueAt !== at) {
+      await ctx.store.batch([{ type: 'del', key: layout.events.due(at, ctx.botId, id) }])
+      return undefined
+    }
+    const after = { ...before, status: 'pending' as const }
+    await ctx.store.batch([
+      putJson(layout.events.record(ctx.botId, id), after),
+      ...reindex([...eventIndex(ctx.botId, before), ...dueKeys(ctx.botId, before)], [...eventIndex(ctx.botId, after), ...dueKeys(ctx.botId, after)]),
+    ])
+    return publicEvent(after)
+  })
+}
+
+/** Events left pending when the runtime stopped (their handlers had not finished). */
+export async function pendingEvents(ctx: ClientContext): Promise<Event[]> {
+  const keys = await ctx.store.keys(layout.events.byFieldRange(ctx.botId, 'status', 'pending'))
+  return keep(await loadEvents(ctx, keys)).map(publicEvent)
 }
 
 /** Event calls of the client. */

@@ -68,7 +68,8 @@ export function clientOver(ctx: ClientContext): Client {
 
 export * from './errors.ts'
 export { ingestMessage, type IncomingMessage } from './ingest.ts'
-export { setEventStatus } from './events.ts'
+export { pendingEvents, releaseScheduledEvent, setEventStatus } from './events.ts'
+export { finishExpiry, takeExpiredState, unfinishedExpiries } from './states.ts'
 export type { ClientContext } from './common.ts'
 export type { Conversation } from './conversations.ts'
 export type { User } from './users.ts'

@@ -66,9 +66,41 @@ export function deleteStatesOps(botId: string, states: State[]): Op[] {
   })
 }
 
-/** Reads every stored state of one owner, expired ones included (for cascades). */
-export async function statesOfOwner(ctx: ClientContext, type: StateType, id: string): Promise<State[]> {
+/** The ops that delete every state of one owner, with their expiry entries and expired ones awaiting handlers (for cascades). */
+export async function deleteOwnerStatesOps(ctx: ClientContext, type: StateType, id: string): Promise<Op[]> {
   const entries = await ctx.store.entries(layout.states.ofOwnerRange(ctx.botId, type, id))
+  const expired = await ctx.store.keys(layout.states.expiredOfOwnerRange(ctx.botId, type, id))
+  return [...deleteStatesOps(ctx.botId, entries.map(([, value]) => JSON.parse(value) as State)), ...dels(expired)]
+}
+
+/**
+ * Deletes a state whose expiry at `at` ms has come, and keeps it aside until its handlers have run
+ * (see `finishExpiry`). Returns undefined when the state was renewed or deleted meanwhile.
+ */
+export async function takeExpiredState(ctx: ClientContext, address: { type: StateType; id: string; name: string }, at: number): Promise<State | undefined> {
+  return ctx.store.lock(writeLock(ctx), async () => {
+    const indexKey = layout.states.expiry(at, ctx.botId, address.type, address.id, address.name)
+    const state = await ctx.store.getJson<State>(layout.states.record(ctx.botId, address.type, address.id, address.name))
+    if (!state || state.expiresAt === undefined || Date.parse(state.expiresAt) !== at) {
+      await ctx.store.batch([{ type: 'del', key: indexKey }])
+      return undefined
+    }
+    await ctx.store.batch([
+      ...deleteStatesOps(ctx.botId, [state]),
+      putJson(layout.states.expired(ctx.botId, state.type, state.id, state.name), state),
+    ])
+    return state
+  })
+}
+
+/** Forgets an expired state once its handlers have run. */
+export async function finishExpiry(ctx: ClientContext, state: State): Promise<void> {
+  await ctx.store.batch([{ type: 'del', key: layout.states.expired(ctx.botId, state.type, state.id, state.name) }])
+}
+
+/** Expired states whose handlers had not finished when the runtime stopped. */
+export async function unfinishedExpiries(ctx: ClientContext): Promise<State[]> {
+  const entries = await ctx.store.entries(layout.states.expiredRange(ctx.botId))
   return entries.map(([, value]) => JSON.parse(value) as State)
 }
 

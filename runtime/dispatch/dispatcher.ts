@@ -2,9 +2,14 @@ import { format } from 'node:util'
 import {
   clientOver,
   createClientContext,
+  finishExpiry,
   ingestMessage,
+  pendingEvents,
+  releaseScheduledEvent,
   ResourceNotFoundError,
   setEventStatus,
+  takeExpiredState,
+  unfinishedExpiries,
   type Client,
   type ClientContext,
   type Event,
@@ -135,6 +140,44 @@ export class Dispatcher {
         this.options.bus.emit('stateExpired', { botId, state })
       }),
     )
+  }
+
+  /**
+   * Expires a state whose time has come: deletes it (keeping it aside), runs the bot's stateExpired
+   * handlers, then forgets it. A crash in between replays the handlers at the next start.
+   */
+  async expire(botId: string, address: { type: string; id: string; name: string }, at: number): Promise<void> {
+    const runtime = this.runtimeOf(botId)
+    const state = await takeExpiredState(runtime.ctx, address as { type: State['type']; id: string; name: string }, at)
+    if (!state) return
+    await this.runStateExpired(botId, state)
+    await finishExpiry(runtime.ctx, state)
+  }
+
+  /** Runs a scheduled event whose time has come. */
+  async releaseEvent(botId: string, eventId: string, at: number): Promise<void> {
+    const event = await releaseScheduledEvent(this.runtimeOf(botId).ctx, eventId, at)
+    if (event) await this.runEvent(botId, event)
+  }
+
+  /** Fires a cron schedule's event. */
+  async fireCron(botId: string, type: string, payload: Record<string, unknown>): Promise<void> {
+    await this.sendEvent(botId, { type, payload })
+  }
+
+  /** Whether a bot runs. */
+  has(botId: string): boolean {
+    return this.bots.has(botId)
+  }
+
+  /** Runs what a stop interrupted: stateExpired handlers of states already deleted, and pending events. */
+  async replayUnfinished(botId: string): Promise<void> {
+    const runtime = this.runtimeOf(botId)
+    for (const state of await unfinishedExpiries(runtime.ctx)) {
+      await this.runStateExpired(botId, state)
+      await finishExpiry(runtime.ctx, state)
+    }
+    for (const event of await pendingEvents(runtime.ctx)) await this.runEvent(botId, event)
   }
 
   /** Resolves once no handler is running or queued. */

@@ -75,7 +75,8 @@ export type Range = { gt: string; lt: string }
 /** The range of keys strictly below the key of `segments`. */
 export function childrenOf(...segments: string[]): Range {
   const k = key(...segments)
-  return { gt: k + SEP, lt: k + SEP_END }
+  // Not `gt: k + SEP`: that is the key of `[...segments, '']`, a child. Nothing sorts between `k` and `k + SEP`.
+  return { gt: k, lt: k + SEP_END }
 }
 
 /** Whether `k` lies inside `range`. */

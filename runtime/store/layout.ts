@@ -88,4 +88,11 @@ export const states = {
   expiry: (at: number, botId: string, type: string, id: string, name: string) =>
     key('x', timeSegment(at), botId, type, id, name),
   expiryRange: () => childrenOf('x'),
+  /**
+   * A state that expired and was deleted, kept until its stateExpired handlers have run: a crash in
+   * between replays it at the next start (at-least-once).
+   */
+  expired: (botId: string, type: string, id: string, name: string) => bot(botId, 'SX', type, id, name),
+  expiredRange: (botId: string) => botRange(botId, 'SX'),
+  expiredOfOwnerRange: (botId: string, type: string, id: string) => botRange(botId, 'SX', type, id),
 }

@@ -26,6 +26,7 @@ export type ScanOptions = { reverse?: boolean; limit?: number; after?: string }
  */
 export class Store {
   private readonly locks = new Locks()
+  private readonly observers: ((ops: Op[]) => void)[] = []
 
   constructor(readonly db: Db) {}
 
@@ -67,10 +68,17 @@ export class Store {
     return raws.map((raw) => (raw === undefined ? undefined : (JSON.parse(raw) as T)))
   }
 
-  /** Applies every op at once, or none. */
+  /** Applies every op at once, or none; observers then see the ops. */
   async batch(ops: Op[]): Promise<void> {
     if (ops.length === 0) return
     await this.db.batch(ops)
+    for (const observer of this.observers) observer(ops)
+  }
+
+  /** Calls `observer` with the ops of every batch once it is written (the time keeper watches its indexes). */
+  observe(observer: (ops: Op[]) => void): () => void {
+    this.observers.push(observer)
+    return () => void this.observers.splice(this.observers.indexOf(observer) >>> 0, 1)
   }
 
   /** Keys in `range`, in key order (or reversed), starting strictly after `after` when given. */

@@ -1,0 +1,233 @@
+import type { RecurringEvent } from '../sdk/definition.ts'
+import { decodeKey, key, parseTimeSegment, timeSegment, type Range } from '../store/keys.ts'
+import * as layout from '../store/layout.ts'
+import type { Op, Store } from '../store/store.ts'
+import type { Logger } from '../log.ts'
+import type { Clock, VirtualClock } from './clock.ts'
+import { Cron } from './cron.ts'
+import { startTicker } from './ticker.ts'
+import { TimerWheel } from './wheel.ts'
+
+/** What the keeper calls when something is due (the dispatcher implements it). */
+export type DueWork = {
+  /** A state's expiry time has come. */
+  expire(botId: string, address: { type: string; id: string; name: string }, at: number): Promise<void>
+  /** A scheduled event's time has come. */
+  releaseEvent(botId: string, eventId: string, at: number): Promise<void>
+  /** A cron schedule fired. */
+  fireCron(botId: string, type: string, payload: Record<string, unknown>): Promise<void>
+  /** Whether a bot is running. */
+  has(botId: string): boolean
+}
+
+/** One index the keeper feeds into the wheel: everything in it due before `loadedUntil` is in the wheel. */
+type Source = { namespace: 'x' | 'd'; range: Range; loadedUntil: number }
+
+type Schedule = { botId: string; name: string; type: string; payload: Record<string, unknown>; cron: Cron; next?: number }
+
+/** Options of the keeper. */
+export type KeeperOptions = {
+  store: Store
+  clock: Clock
+  work: DueWork
+  logger: Logger
+  /** Most entries held in memory; the rest wait in the store's indexes. */
+  capacity?: number
+  tickMs?: number
+  slots?: number
+}
+
+/**
+ * Fires what is due: state expiries (the store's expiry index), scheduled events (the due index) and
+ * cron schedules, all against the one clock. Only the near future is in memory (a timer wheel, at most
+ * `capacity` entries); the indexes are read in time order to refill it.
+ */
+export class TimeKeeper {
+  private readonly wheel: TimerWheel
+  private readonly sources: Source[]
+  private readonly schedules = new Map<string, Schedule>()
+  private readonly capacity: number
+  private serial: Promise<unknown> = Promise.resolve()
+  private stopTicker?: () => void
+  private unobserve?: () => void
+
+  constructor(private readonly options: KeeperOptions) {
+    this.capacity = options.capacity ?? 20_000
+    this.wheel = new TimerWheel(options.clock.now(), options.tickMs ?? 1000, options.slots ?? 4096)
+    this.sources = [
+      { namespace: 'x', range: layout.states.expiryRange(), loadedUntil: 0 },
+      { namespace: 'd', range: layout.events.dueRange(), loadedUntil: 0 },
+    ]
+  }
+
+  /** Entries waiting in memory. */
+  get inMemory(): number {
+    return this.wheel.count
+  }
+
+  /** Starts watching the store's writes and loads the near future (and everything overdue). */
+  async start(): Promise<void> {
+    this.unobserve = this.options.store.observe((ops) => this.observe(ops))
+    await this.refill()
+  }
+
+  /** With the real clock: checks for due work every `everyMs` ms. */
+  startTicking(everyMs = 250): void {
+    this.stopTicker = startTicker(() => this.tick(), everyMs)
+  }
+
+  /** Stops ticking and watching; resolves once the work under way has finished. */
+  async stop(): Promise<void> {
+    this.stopTicker?.()
+    this.unobserve?.()
+    await this.serial
+  }
+
+  /** Replaces a bot's cron schedules (a reload must not double them). */
+  setSchedules(botId: string, recurring: Record<string, RecurringEvent>): void {
+    for (const [id, schedule] of this.schedules) if (schedule.botId === botId) this.schedules.delete(id)
+    const now = this.options.clock.now()
+    for (const [name, event] of Object.entries(recurring)) {
+      try {
+        const cron = new Cron(event.schedule.cron)
+        this.schedules.set(`${botId}\u0000${name}`, { botId, name, type: event.type, payload: event.payload ?? {}, cron, next: cron.nextAfter(now) })
+      } catch (error) {
+        this.options.logger.error('schedule ignored', { bot: botId, schedule: name, error: (error as Error).message })
+      }
+    }
+  }
+
+  /** Fires everything due by now (real clock). */
+  tick(): Promise<void> {
+    return this.exclusive(async () => {
+      await this.refill()
+      await this.fireDue(this.options.clock.now())
+    })
+  }
+
+  /**
+   * Moves a virtual clock forward by `ms`, firing everything due on the way in time order, each at its
+   * own time (the clock stands at it while its handlers run). Resolves with the new time.
+   */
+  advance(clock: VirtualClock, ms: number): Promise<number> {
+    return this.exclusive(async () => {
+      const target = clock.now() + ms
+      for (;;) {
+        await this.refill()
+        // Every index entry due before `known` is in the wheel; later ones may still wait in the store.
+        const known = Math.min(...this.sources.map((s) => s.loadedUntil))
+        const next = this.nextDueAt()
+        if (next !== undefined && next <= target && next <= known) {
+          clock.set(Math.max(clock.now(), next))
+          await this.fireDue(clock.now())
+        } else if (known < target) {
+          // Nothing known before `known`: move there, so that the wheel turns and the next refill reaches further.
+          clock.set(Math.max(clock.now(), known))
+          await this.fireDue(clock.now())
+        } else break
+      }
+      clock.set(target)
+      await this.fireDue(target)
+      return target
+    })
+  }
+
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.serial.then(work, work)
+    this.serial = run.catch(() => undefined)
+    return run
+  }
+
+  private nextDueAt(): number | undefined {
+    let next = this.wheel.nextAt()
+    for (const schedule of this.schedules.values())
+      if (schedule.next !== undefined && (next === undefined || schedule.next < next)) next = schedule.next
+    return next
+  }
+
+  /** Sees the store's writes: index entries within reach join the wheel; deleted ones leave it, O(1) each. */
+  private observe(ops: Op[]): void {
+    for (const op of ops) {
+      const source = op.key.startsWith('x\u0000') ? this.sources[0]! : op.key.startsWith('d\u0000') ? this.sources[1]! : undefined
+      if (!source) continue
+      if (op.type === 'del') {
+        this.wheel.cancel(op.key)
+        continue
+      }
+      const at = atOf(op.key)
+      if (at >= source.loadedUntil || at >= this.wheel.reach) continue
+      if (this.wheel.count >= this.capacity) {
+        // Full: the latest entry goes back to waiting in the store, and what follows it with it.
+        const evicted = this.wheel.evictLatest()!
+        for (const s of this.sources) s.loadedUntil = Math.min(s.loadedUntil, evicted.at)
+        if (at >= evicted.at) continue
+      }
+      this.wheel.add(op.key, at)
+    }
+  }
+
+  /** Loads index entries due before the wheel's reach, in time order, up to the capacity. */
+  private async refill(): Promise<void> {
+    for (const source of this.sources) {
+      const reach = this.wheel.reach
+      if (source.loadedUntil >= reach) continue
+      const range = { gt: key(source.namespace, timeSegment(source.loadedUntil)), lt: source.range.lt }
+      let until = reach
+      for await (const indexKey of this.options.store.iterateKeys(range)) {
+        const at = atOf(indexKey)
+        if (at >= reach) break
+        if (this.wheel.count >= this.capacity) {
+          until = at
+          break
+        }
+        if (!this.wheel.has(indexKey)) this.wheel.add(indexKey, at)
+      }
+      source.loadedUntil = until
+    }
+  }
+
+  /** Fires wheel entries and schedules due by `now`: one time after another, entries of one time together. */
+  private async fireDue(now: number): Promise<void> {
+    const due = this.wheel.takeDue(now)
+    for (let i = 0; i < due.length; ) {
+      let j = i
+      while (j < due.length && due[j]!.at === due[i]!.at) j++
+      await Promise.all(due.slice(i, j).map((entry) => this.fireEntry(entry.key, entry.at)))
+      i = j
+    }
+    for (const schedule of this.schedules.values()) {
+      while (schedule.next !== undefined && schedule.next <= now) {
+        const at = schedule.next
+        schedule.next = schedule.cron.nextAfter(at)
+        if (this.options.work.has(schedule.botId)) await this.guard({ bot: schedule.botId, schedule: schedule.name }, () => this.options.work.fireCron(schedule.botId, schedule.type, schedule.payload))
+      }
+    }
+  }
+
+  private async fireEntry(indexKey: string, at: number): Promise<void> {
+    const segments = decodeKey(indexKey)
+    const botId = segments[2]!
+    if (!this.options.work.has(botId)) {
+      this.options.logger.warn('due work of a bot that is not running waits for its next start', { bot: botId, at: new Date(at).toISOString() })
+      return
+    }
+    if (segments[0] === 'x') {
+      const [, , , type, id, name] = segments as [string, string, string, string, string, string]
+      await this.guard({ bot: botId, state: name, id }, () => this.options.work.expire(botId, { type, id, name }, at))
+    } else {
+      await this.guard({ bot: botId, event: segments[3] }, () => this.options.work.releaseEvent(botId, segments[3]!, at))
+    }
+  }
+
+  private async guard(fields: Record<string, unknown>, work: () => Promise<void>): Promise<void> {
+    try {
+      await work()
+    } catch (error) {
+      this.options.logger.error('due work failed', { ...fields, error: (error as Error).message })
+    }
+  }
+}
+
+function atOf(indexKey: string): number {
+  return parseTimeSegment(decodeKey(indexKey)[1]!)
+}
