@@ -2,12 +2,14 @@
  * `npm start`: flags → store → bots → time → faces. Nothing else lives here.
  */
 import { resolve } from 'node:path'
-import { createLogger, levelFromEnv } from './log.ts'
+import { startHttp } from './faces/http.ts'
+import { startRepl } from './faces/repl.ts'
 import { parseFlags, type Flags } from './flags.ts'
+import { createLogger, levelFromEnv } from './log.ts'
 import { startRuntime } from './runtime.ts'
 import { DataFolderInUseError, Store } from './store/store.ts'
 import { systemClock, VirtualClock, type Clock } from './time/clock.ts'
-import { startHttp } from './faces/http.ts'
+import { startTicker } from './time/ticker.ts'
 
 function fail(message: string, code: number): never {
   process.stderr.write(`localbot: ${message}\n`)
@@ -21,30 +23,45 @@ try {
   fail((error as Error).message, 2)
 }
 
+const repl = flags.repl ?? process.stdin.isTTY === true
+const interactive = repl && process.stdin.isTTY === true
+// At a terminal REPL, info lines would bury the conversation: warnings and errors only, unless LOG_LEVEL says.
 const logger = createLogger({
-  level: levelFromEnv(process.env.LOG_LEVEL),
+  level: levelFromEnv(process.env.LOG_LEVEL ?? (interactive ? 'warn' : undefined)),
   sink: { write: (line) => process.stderr.write(line + '\n'), json: !process.stdout.isTTY },
 })
 const clock: Clock = flags.virtualClock ? new VirtualClock(systemClock.now()) : systemClock
 
 let store: Store
 try {
-  store = await Store.open(resolve(flags.data))
+  // A large folder can take a while (LevelDB replays its log): say so every second.
+  let seconds = 0
+  const stopProgress = startTicker(async () => logger.info('still opening the data folder', { data: flags.data, seconds: ++seconds }), 1000)
+  store = await Store.open(resolve(flags.data)).finally(stopProgress)
 } catch (error) {
   if (error instanceof DataFolderInUseError) fail(`data folder in use by another localbot (${error.location})`, 1)
   fail(`cannot open the data folder ${flags.data}: ${(error as Error).message}`, 1)
 }
 
 const runtime = await startRuntime({ botsDir: resolve(flags.bots), store, clock, logger })
+if (flags.watch) runtime.watch()
 
-const http = flags.http ? await startHttp(runtime, { host: flags.host, port: flags.port }, { token: flags.token, advanceClock: runtime.advanceClock }) : undefined
-if (http) process.stdout.write(`listening on ${http.url}\n`)
+let http: Awaited<ReturnType<typeof startHttp>> | undefined
+if (flags.http) {
+  try {
+    http = await startHttp(runtime, { host: flags.host, port: flags.port }, { token: flags.token, advanceClock: runtime.advanceClock })
+  } catch (error) {
+    await runtime.close()
+    fail(`cannot listen on ${flags.host}:${flags.port}: ${(error as Error).message}`, 1)
+  }
+  process.stdout.write(`listening on ${http.url}\n`)
+}
 
 let stopping = false
-async function stop(signal: string) {
+async function stop(reason: string) {
   if (stopping) return
   stopping = true
-  logger.info('stopping: finishing handlers in flight', { signal })
+  logger.info('stopping: finishing handlers in flight', { reason })
   http?.server.close()
   http?.server.closeAllConnections()
   await runtime.close()
@@ -52,3 +69,12 @@ async function stop(signal: string) {
 }
 process.on('SIGINT', () => void stop('SIGINT'))
 process.on('SIGTERM', () => void stop('SIGTERM'))
+
+if (repl) {
+  try {
+    startRepl(runtime, { input: process.stdin, output: process.stdout, interactive, botId: flags.bot, onExit: () => void stop('end of input') })
+  } catch (error) {
+    await runtime.close()
+    fail((error as Error).message, 2)
+  }
+}

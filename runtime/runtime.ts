@@ -1,4 +1,6 @@
-import { findBotFolders, loadBots, type BotFolder, type BotLoadError } from './bots/loader.ts'
+import { join } from 'node:path'
+import { BotLoadError, findBotFolders, loadBot, loadBots, type BotFolder } from './bots/loader.ts'
+import { watchBots } from './bots/watch.ts'
 import { createBus, type Bus } from './dispatch/bus.ts'
 import { Dispatcher } from './dispatch/dispatcher.ts'
 import type { Logger } from './log.ts'
@@ -19,6 +21,13 @@ export type Runtime = {
   botsDir: string
   /** Bots that failed to load at start. */
   failures: BotLoadError[]
+  /**
+   * Loads a bot's folder again: the next message runs the new code, messages in flight finish on the old,
+   * data and pending expiries stay. A bot that fails to load keeps its previous code; the error is returned.
+   */
+  reload(botId: string): Promise<BotLoadError | undefined>
+  /** Reloads a bot whenever its files change; returns a function that stops watching. */
+  watch(): () => void
   /** Waits for handlers in flight, then closes the store. */
   close(): Promise<void>
 }
@@ -49,6 +58,28 @@ export async function startRuntime(options: { botsDir: string; folders?: BotFold
   await (clock instanceof VirtualClock ? keeper.advance(clock, 0) : keeper.tick())
   for (const failure of failures) logger.error('bot failed to load', { bot: failure.botId, file: failure.file, error: (failure.cause as Error)?.message ?? String(failure.cause) })
   let closing: Promise<void> | undefined
+  let unwatch: (() => void) | undefined
+  const reload = async (botId: string) => {
+    const folder = options.folders?.find((f) => f.id === botId) ?? { id: botId, dir: join(botsDir, botId) }
+    let loaded
+    try {
+      loaded = await loadBot(folder)
+    } catch (error) {
+      const failure = error instanceof BotLoadError ? error : new BotLoadError(botId, folder.dir, { cause: error })
+      logger.error('reload failed: the previous code keeps serving', {
+        bot: botId,
+        file: failure.file,
+        line: failure.line,
+        column: failure.column,
+        error: (failure.cause as Error)?.message ?? String(failure.cause),
+      })
+      return failure
+    }
+    dispatcher.setBot(loaded)
+    keeper.setSchedules(loaded.id, loaded.definition?.recurringEvents ?? {})
+    logger.info('bot reloaded', { bot: botId, handlers: loaded.bot.registrations.length })
+    return undefined
+  }
   return {
     store,
     clock,
@@ -59,8 +90,14 @@ export async function startRuntime(options: { botsDir: string; folders?: BotFold
     botsDir,
     failures,
     advanceClock: clock instanceof VirtualClock ? (seconds) => keeper.advance(clock, Math.round(seconds * 1000)) : undefined,
+    reload,
+    watch() {
+      unwatch ??= watchBots(botsDir, (botId) => void reload(botId))
+      return unwatch
+    },
     close() {
       closing ??= (async () => {
+        unwatch?.()
         await keeper.stop()
         await dispatcher.idle()
         await store.close()

@@ -1,13 +1,12 @@
 import { existsSync } from 'node:fs'
 import { readdir } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import { pathToFileURL } from 'node:url'
 import type { StateDefinition } from '../client/index.ts'
 import type { Registration } from '../sdk/bot.ts'
 import type { BotDefinition } from '../sdk/definition.ts'
-import { registerBotImports } from './register.ts'
+import { CompileError, loadModule } from './compile.ts'
 
-/** What the runtime needs of a bot object. Duck-typed: a bots folder compiled as CommonJS loads its own copy of the SDK. */
+/** What the runtime needs of a bot object. */
 export type BotLike = { registrations: Registration[]; handlersFor(kind: Registration['kind'], key: string): Registration[] }
 
 /** A bot folder, loaded. */
@@ -23,11 +22,21 @@ export type LoadedBot = {
   ignored: string[]
 }
 
-/** A bot folder that failed to load: which file, and why. */
+/** A bot folder that failed to load: which file (and line, for a compile error), and why. */
 export class BotLoadError extends Error {
+  readonly line?: number
+  readonly column?: number
+
   constructor(readonly botId: string, readonly file: string, options: { cause: unknown }) {
-    super(`bot ${botId}: ${file}: ${(options.cause as Error)?.message ?? String(options.cause)}`, options)
+    const cause = options.cause
+    const place = cause instanceof CompileError ? `${cause.file}:${cause.line}:${cause.column}` : file
+    super(`bot ${botId}: ${place}: ${(cause as Error)?.message ?? String(cause)}`, options)
     this.name = 'BotLoadError'
+    if (cause instanceof CompileError) {
+      this.file = cause.file
+      this.line = cause.line
+      this.column = cause.column
+    }
   }
 }
 
@@ -57,26 +66,17 @@ function isBot(value: unknown): value is BotLike {
   return typeof value === 'object' && value !== null && Array.isArray((value as BotLike).registrations) && typeof (value as BotLike).handlersFor === 'function'
 }
 
-async function importDefault(file: string, version: number): Promise<unknown> {
-  // A query makes every load a fresh module, so that a reload runs the new code.
-  const module = (await import(`${pathToFileURL(file).href}?v=${version}`)) as { default?: unknown }
-  const value = module.default
-  // A CommonJS-compiled bot puts `export default` on `module.exports.default`.
-  if (value && typeof value === 'object' && 'default' in value && !isBot(value)) return (value as { default: unknown }).default
-  return value
+async function importDefault(file: string): Promise<unknown> {
+  return (await loadModule(file)).default
 }
-
-let loads = 0
 
 /** Loads one bot folder: its definition (optional) and its bot. Raises BotLoadError naming the file. */
 export async function loadBot(folder: BotFolder): Promise<LoadedBot> {
-  registerBotImports()
-  const version = ++loads
   const definitionFile = definitionFileOf(folder.dir)
   let definition: BotDefinition<any, any> | undefined
   if (definitionFile) {
     try {
-      definition = (await importDefault(definitionFile, version)) as BotDefinition<any, any>
+      definition = (await importDefault(definitionFile)) as BotDefinition<any, any>
     } catch (cause) {
       throw new BotLoadError(folder.id, definitionFile, { cause })
     }
@@ -87,7 +87,7 @@ export async function loadBot(folder: BotFolder): Promise<LoadedBot> {
   if (!entry) throw new BotLoadError(folder.id, join(folder.dir, 'index.ts'), { cause: new Error('no index.ts or src/index.ts') })
   let bot: unknown
   try {
-    bot = await importDefault(entry, version)
+    bot = await importDefault(entry)
   } catch (cause) {
     throw new BotLoadError(folder.id, entry, { cause })
   }

@@ -12,3 +12,19 @@ export function startTicker(tick: () => Promise<void>, everyMs: number): () => v
     clearTimeout(timer)
   }
 }
+
+/** Calls `fn(key)` once `waitMs` of real time passed without another call for the same key. */
+export function debounceByKey(fn: (key: string) => void, waitMs: number): ((key: string) => void) & { cancel(): void } {
+  const timers = new Map<string, NodeJS.Timeout>()
+  const call = (key: string) => {
+    clearTimeout(timers.get(key))
+    timers.set(
+      key,
+      setTimeout(() => {
+        timers.delete(key)
+        fn(key)
+      }, waitMs),
+    )
+  }
+  return Object.assign(call, { cancel: () => timers.forEach((t) => clearTimeout(t)) })
+}
