@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module'
-import { dirname } from 'node:path'
+import { dirname, resolve } from 'node:path'
 import { Script } from 'node:vm'
 import { build, type Message } from 'esbuild'
 import * as botpress from '../sdk/botpress.ts'
@@ -45,7 +45,7 @@ export async function loadModule(file: string): Promise<Record<string, unknown>>
   } catch (error) {
     const first = (error as { errors?: Message[] }).errors?.[0]
     if (!first) throw error
-    throw new CompileError(first.location?.file ?? file, first.location?.line, first.location ? first.location.column + 1 : undefined, first.text)
+    throw new CompileError(first.location ? resolve(first.location.file) : file, first.location?.line, first.location ? first.location.column + 1 : undefined, first.text)
   }
   const nodeRequire = createRequire(file)
   const require = (id: string) => (Object.hasOwn(provided, id) ? provided[id] : nodeRequire(id))

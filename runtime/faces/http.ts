@@ -210,8 +210,10 @@ export function httpHandler(runtime: Runtime, options: HttpOptions = {}) {
       if (res.headersSent) return void res.end()
       if (apiError.type === 'PayloadTooLarge') {
         // An oversize body is refused without reading it: answer, then drop the connection and the rest of the upload.
+        // Take the socket now: after an unfinished read of the body, req.socket is already null.
+        const socket = res.socket
         res.setHeader('connection', 'close')
-        res.on('finish', () => req.socket.destroy())
+        res.on('finish', () => socket?.destroy())
       }
       const { code, type, message } = apiError
       send(res, code, { code, type, message })
@@ -223,6 +225,13 @@ export function httpHandler(runtime: Runtime, options: HttpOptions = {}) {
 export async function startHttp(runtime: Runtime, listen: { host: string; port: number }, options: HttpOptions = {}): Promise<{ server: Server; url: string }> {
   const server = createServer(httpHandler(runtime, options))
   server.keepAliveTimeout = 5000
+  // Requests node's own parser refuses (a malformed request line, a lying content-length) get our error shape too.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return void socket.destroy()
+    const tooLarge = error.code === 'HPE_HEADER_OVERFLOW'
+    const body = JSON.stringify(tooLarge ? { code: 431, type: 'InvalidPayload', message: 'request headers too large' } : { code: 400, type: 'InvalidPayload', message: `bad request: ${error.code ?? error.message}` })
+    socket.end(`HTTP/1.1 ${tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`)
+  })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(listen.port, listen.host, () => resolve())

@@ -206,9 +206,11 @@ export function startRepl(runtime: Runtime, options: ReplOptions): Interface {
   const session: Session = { botId: options.botId ?? bots[0], userId: options.userId ?? 'user', conversationId: newConversationId() }
   const print = (line: string) => void options.output.write(line + '\n')
   let exiting = false
+  /** Set by `.exit`: lines already read but not yet handled are dropped. */
+  let stopped = false
   const stop = () => {
-    if (exiting) return
-    exiting = true
+    if (stopped) return
+    stopped = exiting = true
     rl.close()
   }
   const ctx: Context = { runtime, session, print, stop }
@@ -245,7 +247,7 @@ export function startRepl(runtime: Runtime, options: ReplOptions): Interface {
   let queue = Promise.resolve()
   const handle = async (line: string) => {
     const text = line.trim()
-    if (text === '') return
+    if (text === '' || stopped) return
     try {
       if (text.startsWith('.')) {
         const [name, ...args] = text.slice(1).split(/\s+/)
