@@ -122,6 +122,7 @@ async function findByTags(ctx: ClientContext, tags: Tags): Promise<Conversation 
       range: layout.conversations.byTagRange(ctx.botId, first[0], first[1], 'createdAt'),
       load: (keys) => loadConversations(ctx, keys),
       accept: (conversation) => tagsMatch(conversation.tags, tags),
+      once: true,
     },
     { limit: 1 },
   )

@@ -23,6 +23,8 @@ export type PageSource<T> = {
   load: (keys: string[]) => Promise<(T | undefined)[]>
   /** Filters that the index does not cover. */
   accept?: (record: T) => boolean
+  /** A one-off look-up that will not page on: no walk is opened. */
+  once?: boolean
 }
 
 /** The id at the end of an index key. */
@@ -30,21 +32,28 @@ export function lastSegment(indexKey: string): string {
   return decodeKey(indexKey).at(-1)!
 }
 
-function encodeToken(indexKey: string): string {
-  return Buffer.from(indexKey, 'utf8').toString('base64url')
+/** A token is the walk's id and the last index key read: `WALK '\u0002' KEY`, base64url. */
+function encodeToken(walk: string, indexKey: string): string {
+  return Buffer.from(`${walk}\u0002${indexKey}`, 'utf8').toString('base64url')
 }
 
-function decodeToken(call: string, token: string, range: Range): string {
-  const indexKey = Buffer.from(token, 'base64url').toString('utf8')
+function decodeToken(call: string, token: string, range: Range): { walk: string; after: string } {
+  const text = Buffer.from(token, 'base64url').toString('utf8')
+  const split = text.indexOf('\u0002')
+  const walk = text.slice(0, split)
+  const after = text.slice(split + 1)
   // A token names a place inside this list's own range; anything else would read another list.
-  if (!inRange(indexKey, range)) throw new InvalidPayloadError(`${call}: nextToken: not a token of this list`)
-  return indexKey
+  if (split < 1 || !/^[0-9a-z]+$/.test(walk) || !inRange(after, range)) throw new InvalidPayloadError(`${call}: nextToken: not a token of this list`)
+  return { walk, after }
 }
 
 /**
- * Reads one page from an index range. The token is the last index key returned, so paging resumes
- * strictly after it: records that exist throughout a walk are seen once, whatever is written meanwhile
- * (for indexes whose keys do not move, which holds for createdAt).
+ * Reads one page from an index range. A list's first page opens a walk (a snapshot of the store) and
+ * every page of it reads the index from that snapshot, resuming strictly after the last key returned:
+ * a record that exists throughout a walk is seen exactly once, whatever is written meanwhile, even in
+ * an order that writes move (updatedAt). Records themselves are read live, so a page shows them as
+ * they are now, and skips those deleted since. A walk no longer open (evicted, or the runtime restarted)
+ * goes on from its key over the live index.
  */
 export async function readPage<T>(
   store: Store,
@@ -53,7 +62,9 @@ export async function readPage<T>(
   request: PageRequest,
 ): Promise<Page<T>> {
   const limit = request.limit ?? DEFAULT_LIMIT
-  const after = request.nextToken === undefined ? undefined : decodeToken(call, request.nextToken, source.range)
+  const token = request.nextToken === undefined ? undefined : decodeToken(call, request.nextToken, source.range)
+  const after = token?.after
+  const walk = token && store.hasWalk(token.walk) ? token.walk : source.once ? undefined : store.openWalk()
   const items: T[] = []
   let lastItemKey: string | undefined
   let scanned = 0
@@ -65,17 +76,17 @@ export async function readPage<T>(
       scanned++
       const record = records[i]
       if (record !== undefined && (!source.accept || source.accept(record))) {
-        if (items.length === limit) return { items, nextToken: encodeToken(lastItemKey!) }
+        if (items.length === limit) return { items, nextToken: encodeToken(walk ?? '0', lastItemKey!) }
         items.push(record)
         lastItemKey = chunk[i]
       }
-      if (scanned >= SCAN_BUDGET + limit) return { items, nextToken: encodeToken(chunk[i]!) }
+      if (scanned >= SCAN_BUDGET + limit) return { items, nextToken: encodeToken(walk ?? '0', chunk[i]!) }
     }
     chunk = []
     return undefined
   }
 
-  for await (const indexKey of store.iterateKeys(source.range, { reverse: source.reverse ?? false, after })) {
+  for await (const indexKey of store.iterateKeys(source.range, { reverse: source.reverse ?? false, after, walk })) {
     chunk.push(indexKey)
     if (chunk.length > limit - items.length) {
       const page = await flush()
@@ -83,5 +94,7 @@ export async function readPage<T>(
     }
   }
   const page = await flush()
-  return page ?? { items }
+  if (page) return page
+  if (walk !== undefined) store.closeWalk(walk)
+  return { items }
 }

@@ -104,6 +104,7 @@ async function findByTags(ctx: ClientContext, tags: Tags): Promise<User | undefi
       range: layout.users.byTagRange(ctx.botId, first[0], first[1]),
       load: (keys) => loadUsers(ctx, keys),
       accept: (user) => tagsMatch(user.tags, tags),
+      once: true,
     },
     { limit: 1 },
   )

@@ -1,4 +1,4 @@
-import type { AbstractLevel } from 'abstract-level'
+import type { AbstractLevel, AbstractSnapshot } from 'abstract-level'
 import { Level } from 'level'
 import { inRange, type Range } from './keys.ts'
 import { Locks } from './lock.ts'
@@ -17,8 +17,11 @@ export class DataFolderInUseError extends Error {
   }
 }
 
-/** Options of a range read. */
-export type ScanOptions = { reverse?: boolean; limit?: number; after?: string }
+/** Options of a range read; `walk` reads the snapshot of an open walk (see `openWalk`). */
+export type ScanOptions = { reverse?: boolean; limit?: number; after?: string; walk?: string }
+
+/** Walks (list paging) open at once; past it the least recently used one closes. */
+export const MAX_OPEN_WALKS = 256
 
 /**
  * The only code that touches LevelDB. Everything is strings: keys come from keys.ts, values are JSON.
@@ -27,6 +30,9 @@ export type ScanOptions = { reverse?: boolean; limit?: number; after?: string }
 export class Store {
   private readonly locks = new Locks()
   private readonly observers: ((ops: Op[]) => void)[] = []
+  /** Snapshots of paged walks, least recently used first. */
+  private readonly walks = new Map<string, AbstractSnapshot>()
+  private walkCount = 0
 
   constructor(readonly db: Db) {}
 
@@ -106,17 +112,47 @@ export class Store {
     return this.locks.run(name, fn)
   }
 
-  close(): Promise<void> {
-    return this.db.close()
+  /**
+   * Opens a walk: a snapshot of the whole database that the pages of one list read their index from,
+   * so that a walk sees each record that existed throughout exactly once, whatever is written meanwhile.
+   */
+  openWalk(): string {
+    const id = (++this.walkCount).toString(36)
+    this.walks.set(id, this.db.snapshot())
+    while (this.walks.size > MAX_OPEN_WALKS) this.closeWalk(this.walks.keys().next().value!)
+    return id
   }
 
-  private bounds(range: Range, { reverse = false, limit, after }: ScanOptions) {
-    const bounds: { gt?: string; gte?: string; lt?: string; lte?: string; reverse: boolean; limit?: number } = {
+  /** Whether a walk is still open (walks close when done, when evicted, and with the store). */
+  hasWalk(id: string): boolean {
+    const snapshot = this.walks.get(id)
+    if (!snapshot) return false
+    this.walks.delete(id)
+    this.walks.set(id, snapshot)
+    return true
+  }
+
+  /** Closes a walk's snapshot. */
+  closeWalk(id: string): void {
+    const snapshot = this.walks.get(id)
+    this.walks.delete(id)
+    void snapshot?.close()
+  }
+
+  async close(): Promise<void> {
+    for (const id of [...this.walks.keys()]) this.closeWalk(id)
+    await this.db.close()
+  }
+
+  private bounds(range: Range, { reverse = false, limit, after, walk }: ScanOptions) {
+    const bounds: { gt?: string; gte?: string; lt?: string; lte?: string; reverse: boolean; limit?: number; snapshot?: AbstractSnapshot } = {
       gt: range.gt,
       lt: range.lt,
       reverse,
     }
     if (limit !== undefined) bounds.limit = limit
+    const snapshot = walk === undefined ? undefined : this.walks.get(walk)
+    if (snapshot) bounds.snapshot = snapshot
     if (after !== undefined && inRange(after, range)) {
       if (reverse) bounds.lt = after
       else bounds.gt = after
