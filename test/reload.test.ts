@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { cp, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
@@ -50,12 +50,14 @@ describe('hot reload', () => {
     const file = join(t.botsDir, 'echo', 'index.ts')
     const source = await readFile(file, 'utf8')
     const reloaded = t.next('bot reloaded')
-    await writeFile(file, source.replace('`#${count} ', '`v2 #${count} '))
+    // As editors save: a new file renamed over the old one. The next edit, in place, must still be seen.
+    await writeFile(file + '.new', source.replace('`#${count} ', '`v2 #${count} '))
+    await rename(file + '.new', file)
     assert.equal((await reloaded).bot, 'echo')
     assert.deepEqual(await say(t.runtime, 'echo', 'hi'), ['v2 #2 hi'], 'new code, same counter')
 
     const failed = t.next('reload failed: the previous code keeps serving')
-    await writeFile(file, source.replace('const bot = new bp.Bot', 'const bot = = new bp.Bot'))
+    await writeFile(file, (await readFile(file, 'utf8')).replace('const bot = new bp.Bot', 'const bot = = new bp.Bot'))
     const failure = await failed
     assert.equal(failure.file, file)
     assert.equal(failure.line, 3)
