@@ -97,6 +97,12 @@ export function cleanTags(tags: Record<string, string> | undefined): Tags {
   return mergeTags({}, tags)
 }
 
+/** The tags a get-or-create matches on: those named by `discriminateByTags`, or all of them. */
+export function discriminatingTags(tags: Tags, discriminateByTags: string[] | undefined): Tags {
+  const names = discriminateByTags ?? Object.keys(tags)
+  return Object.fromEntries(names.filter((n) => Object.hasOwn(tags, n)).map((n) => [n, tags[n]!]))
+}
+
 /** Whether `tags` holds every pair of `filter`. */
 export function tagsMatch(tags: Tags, filter: Tags | undefined): boolean {
   if (!filter) return true

@@ -3,6 +3,7 @@ import * as layout from '../store/layout.ts'
 import type { Op } from '../store/store.ts'
 import {
   cleanTags,
+  discriminatingTags,
   idSchema,
   mergeTags,
   nowIso,
@@ -17,7 +18,7 @@ import {
 } from './common.ts'
 import { AlreadyExistsError, ResourceNotFoundError } from './errors.ts'
 import { dels, putJson, reindex } from './indexing.ts'
-import { lastSegment, readPage, type PageSource } from './paging.ts'
+import { findFirstByTags, lastSegment, readPage, type PageSource } from './paging.ts'
 
 /** A conversation, as Botpress's client returns it. */
 export type Conversation = {
@@ -112,23 +113,6 @@ export function newConversation(ctx: ClientContext, input: z.output<typeof creat
   return conversation
 }
 
-async function findByTags(ctx: ClientContext, tags: Tags): Promise<Conversation | undefined> {
-  const [first] = Object.entries(tags)
-  if (!first) return undefined
-  const page = await readPage(
-    ctx.store,
-    'getOrCreateConversation',
-    {
-      range: layout.conversations.byTagRange(ctx.botId, first[0], first[1], 'createdAt'),
-      load: (keys) => loadConversations(ctx, keys),
-      accept: (conversation) => tagsMatch(conversation.tags, tags),
-      once: true,
-    },
-    { limit: 1 },
-  )
-  return page.items[0]
-}
-
 function loadConversations(ctx: ClientContext, indexKeys: string[]) {
   return ctx.store.getManyJson<Conversation>(indexKeys.map((k) => layout.conversations.record(ctx.botId, lastSegment(k))))
 }
@@ -165,9 +149,10 @@ export const conversationCalls = {
       if (input.id !== undefined) {
         existing = await ctx.store.getJson<Conversation>(layout.conversations.record(ctx.botId, input.id))
       } else {
-        const names = input.discriminateByTags ?? Object.keys(tags)
-        const discriminating = Object.fromEntries(names.filter((n) => Object.hasOwn(tags, n)).map((n) => [n, tags[n]!]))
-        existing = await findByTags(ctx, discriminating)
+        existing = await findFirstByTags(ctx.store, 'getOrCreateConversation', discriminatingTags(tags, input.discriminateByTags), {
+          rangeOf: (name, value) => layout.conversations.byTagRange(ctx.botId, name, value, 'createdAt'),
+          load: (keys) => loadConversations(ctx, keys),
+        })
       }
       if (existing) return { conversation: existing, meta: { created: false } }
       const conversation = newConversation(ctx, input)

@@ -27,6 +27,23 @@ export type PageSource<T> = {
   once?: boolean
 }
 
+/**
+ * The first record (oldest first) carrying every one of `tags`, read through the index of the first tag;
+ * undefined when there is none or `tags` is empty. For get-or-create calls.
+ */
+export async function findFirstByTags<T extends { tags: Record<string, string> }>(
+  store: Store,
+  call: string,
+  tags: Record<string, string>,
+  source: { rangeOf: (name: string, value: string) => Range; load: (keys: string[]) => Promise<(T | undefined)[]> },
+): Promise<T | undefined> {
+  const [first] = Object.entries(tags)
+  if (!first) return undefined
+  const accept = (record: T) => Object.entries(tags).every(([name, value]) => Object.hasOwn(record.tags, name) && record.tags[name] === value)
+  const page = await readPage(store, call, { range: source.rangeOf(first[0], first[1]), load: source.load, accept, once: true }, { limit: 1 })
+  return page.items[0]
+}
+
 /** The id at the end of an index key. */
 export function lastSegment(indexKey: string): string {
   return decodeKey(indexKey).at(-1)!

@@ -3,6 +3,7 @@ import * as layout from '../store/layout.ts'
 import type { Op } from '../store/store.ts'
 import {
   cleanTags,
+  discriminatingTags,
   idSchema,
   mergeTags,
   nowIso,
@@ -18,7 +19,7 @@ import {
 import { AlreadyExistsError, ResourceNotFoundError } from './errors.ts'
 import { requireConversation } from './conversations.ts'
 import { putJson, reindex } from './indexing.ts'
-import { lastSegment, readPage, type PageSource } from './paging.ts'
+import { findFirstByTags, lastSegment, readPage, type PageSource } from './paging.ts'
 
 /** A user, as Botpress's client returns it. */
 export type User = {
@@ -94,23 +95,6 @@ export function newUser(ctx: ClientContext, input: z.output<typeof createSchema>
   return user
 }
 
-async function findByTags(ctx: ClientContext, tags: Tags): Promise<User | undefined> {
-  const [first] = Object.entries(tags)
-  if (!first) return undefined
-  const page = await readPage(
-    ctx.store,
-    'getOrCreateUser',
-    {
-      range: layout.users.byTagRange(ctx.botId, first[0], first[1]),
-      load: (keys) => loadUsers(ctx, keys),
-      accept: (user) => tagsMatch(user.tags, tags),
-      once: true,
-    },
-    { limit: 1 },
-  )
-  return page.items[0]
-}
-
 /** User calls of the client. */
 export const userCalls = {
   /** Fetches one user by id. */
@@ -140,11 +124,10 @@ export const userCalls = {
       if (input.id !== undefined) {
         existing = await ctx.store.getJson<User>(layout.users.record(ctx.botId, input.id))
       } else {
-        const names = input.discriminateByTags ?? Object.keys(tags)
-        existing = await findByTags(
-          ctx,
-          Object.fromEntries(names.filter((n) => Object.hasOwn(tags, n)).map((n) => [n, tags[n]!])),
-        )
+        existing = await findFirstByTags(ctx.store, 'getOrCreateUser', discriminatingTags(tags, input.discriminateByTags), {
+          rangeOf: (name, value) => layout.users.byTagRange(ctx.botId, name, value),
+          load: (keys) => loadUsers(ctx, keys),
+        })
       }
       if (existing) return { user: existing, meta: { created: false } }
       const user = newUser(ctx, input)
