@@ -17,7 +17,7 @@ import {
   type Tags,
 } from './common.ts'
 import { AlreadyExistsError, ResourceNotFoundError } from './errors.ts'
-import { dels, putJson, reindex } from './indexing.ts'
+import { putJson, reindex } from './indexing.ts'
 import { findFirstByTags, lastSegment, readPage, type PageSource } from './paging.ts'
 
 /** A conversation, as Botpress's client returns it. */
