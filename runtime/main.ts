@@ -51,10 +51,14 @@ if (flags.http) {
   try {
     http = await startHttp(runtime, { host: flags.host, port: flags.port }, { token: flags.token, advanceClock: runtime.advanceClock })
   } catch (error) {
-    await runtime.close()
-    fail(`cannot listen on ${flags.host}:${flags.port}: ${(error as Error).message}`, 1)
+    // A busy port need not end a REPL session: say so and go on without HTTP.
+    if (!repl) {
+      await runtime.close()
+      fail(`cannot listen on ${flags.host}:${flags.port}: ${(error as Error).message}`, 1)
+    }
+    logger.error('HTTP not started; the REPL goes on without it', { host: flags.host, port: flags.port, error: (error as Error).message })
   }
-  process.stdout.write(`listening on ${http.url}\n`)
+  if (http) process.stdout.write(`listening on ${http.url}\n`)
 }
 
 let stopping = false
