@@ -40,7 +40,7 @@ export async function startRuntime(options: { botsDir: string; folders?: BotFold
   const { store, clock, logger, botsDir } = options
   const bus = createBus()
   const dispatcher = new Dispatcher({ store, clock, bus, logger })
-  const { bots, failures } = await loadBots(options.folders ?? (await findBotFolders(botsDir)))
+  const { bots, failures } = await loadBots(options.folders ?? (await findBotFolders(botsDir)), clock)
   for (const loaded of bots) {
     dispatcher.setBot(loaded)
     if (loaded.ignored.length > 0)
@@ -63,7 +63,7 @@ export async function startRuntime(options: { botsDir: string; folders?: BotFold
     const folder = options.folders?.find((f) => f.id === botId) ?? { id: botId, dir: join(botsDir, botId) }
     let loaded
     try {
-      loaded = await loadBot(folder)
+      loaded = await loadBot(folder, clock)
     } catch (error) {
       const failure = error instanceof BotLoadError ? error : new BotLoadError(botId, folder.dir, { cause: error })
       logger.error('reload failed: the previous code keeps serving', {

@@ -89,3 +89,15 @@ describe('the support bot', () => {
     await bot.close()
   })
 })
+
+describe('bot code and the clock', () => {
+  it("a bot's new Date() reads the runtime's clock, so virtual time shows in its data", async () => {
+    const bot = await testBot('bots/support')
+    await bot.advance('3h')
+    await bot.send('hello', { conversationId: 'c1' })
+    const { conversation } = await bot.client.getConversation({ id: 'c1' })
+    assert.equal(conversation.tags.lastActivity, new Date(bot.clock.now()).toISOString())
+    assert.equal(conversation.tags.lastActivity, '2026-01-01T03:00:00.000Z')
+    await bot.close()
+  })
+})

@@ -4,6 +4,7 @@ import { Script } from 'node:vm'
 import { build, type Message } from 'esbuild'
 import * as botpress from '../sdk/botpress.ts'
 import * as sdk from '../sdk/index.ts'
+import type { Clock } from '../time/clock.ts'
 
 /** A compile or load error with the place it points at. */
 export class CompileError extends Error {
@@ -22,12 +23,29 @@ export class CompileError extends Error {
 const provided: Record<string, unknown> = { '@botpress/sdk': sdk, '.botpress': botpress }
 
 /**
+ * A `Date` whose `new Date()` and `Date.now()` read the runtime's clock: bot code sees virtual time under
+ * `--virtual-clock` and in tests. Dates built from a value are plain dates.
+ */
+export function clockedDate(clock: Clock): DateConstructor {
+  class ClockDate extends Date {
+    constructor(...args: unknown[]) {
+      if (args.length === 0) super(clock.now())
+      else super(...(args as [string]))
+    }
+    static override now() {
+      return clock.now()
+    }
+  }
+  return ClockDate as unknown as DateConstructor
+}
+
+/**
  * Compiles a bot file with everything it imports from its folder into one CommonJS function (esbuild),
  * and runs it: `@botpress/sdk` and `.botpress` come from this runtime, npm packages from the bot's
- * folder. Each load is a fresh function that nothing keeps once the bot is replaced, so reloading a
+ * folder, and `Date` from the runtime's clock. Each load is a fresh function that nothing keeps once the bot is replaced, so reloading a
  * hundred times frees what it replaced (an ESM import with a cache-busting query would not).
  */
-export async function loadModule(file: string): Promise<Record<string, unknown>> {
+export async function loadModule(file: string, clock: Clock): Promise<Record<string, unknown>> {
   let code: string
   try {
     const result = await build({
@@ -50,9 +68,9 @@ export async function loadModule(file: string): Promise<Record<string, unknown>>
   const nodeRequire = createRequire(file)
   const require = (id: string) => (Object.hasOwn(provided, id) ? provided[id] : nodeRequire(id))
   const module = { exports: {} as Record<string, unknown> }
-  const run = new Script(`(function (exports, require, module, __filename, __dirname) {${code}\n})`, { filename: file }).runInThisContext() as (
+  const run = new Script(`(function (exports, require, module, __filename, __dirname, Date) {${code}\n})`, { filename: file }).runInThisContext() as (
     ...args: unknown[]
   ) => void
-  run(module.exports, require, module, file, dirname(file))
+  run(module.exports, require, module, file, dirname(file), clockedDate(clock))
   return module.exports
 }

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path'
 import type { StateDefinition } from '../client/index.ts'
 import type { Registration } from '../sdk/bot.ts'
 import type { BotDefinition } from '../sdk/definition.ts'
+import type { Clock } from '../time/clock.ts'
 import { CompileError, loadModule } from './compile.ts'
 
 /** What the runtime needs of a bot object. */
@@ -66,17 +67,17 @@ function isBot(value: unknown): value is BotLike {
   return typeof value === 'object' && value !== null && Array.isArray((value as BotLike).registrations) && typeof (value as BotLike).handlersFor === 'function'
 }
 
-async function importDefault(file: string): Promise<unknown> {
-  return (await loadModule(file)).default
+async function importDefault(file: string, clock: Clock): Promise<unknown> {
+  return (await loadModule(file, clock)).default
 }
 
 /** Loads one bot folder: its definition (optional) and its bot. Raises BotLoadError naming the file. */
-export async function loadBot(folder: BotFolder): Promise<LoadedBot> {
+export async function loadBot(folder: BotFolder, clock: Clock): Promise<LoadedBot> {
   const definitionFile = definitionFileOf(folder.dir)
   let definition: BotDefinition<any, any> | undefined
   if (definitionFile) {
     try {
-      definition = (await importDefault(definitionFile)) as BotDefinition<any, any>
+      definition = (await importDefault(definitionFile, clock)) as BotDefinition<any, any>
     } catch (cause) {
       throw new BotLoadError(folder.id, definitionFile, { cause })
     }
@@ -87,7 +88,7 @@ export async function loadBot(folder: BotFolder): Promise<LoadedBot> {
   if (!entry) throw new BotLoadError(folder.id, join(folder.dir, 'index.ts'), { cause: new Error('no index.ts or src/index.ts') })
   let bot: unknown
   try {
-    bot = await importDefault(entry)
+    bot = await importDefault(entry, clock)
   } catch (cause) {
     throw new BotLoadError(folder.id, entry, { cause })
   }
@@ -98,12 +99,12 @@ export async function loadBot(folder: BotFolder): Promise<LoadedBot> {
 }
 
 /** Loads bot folders; a bot that fails is returned as a failure and the others still load. */
-export async function loadBots(folders: BotFolder[]): Promise<{ bots: LoadedBot[]; failures: BotLoadError[] }> {
+export async function loadBots(folders: BotFolder[], clock: Clock): Promise<{ bots: LoadedBot[]; failures: BotLoadError[] }> {
   const bots: LoadedBot[] = []
   const failures: BotLoadError[] = []
   for (const folder of folders) {
     try {
-      bots.push(await loadBot(folder))
+      bots.push(await loadBot(folder, clock))
     } catch (error) {
       failures.push(error instanceof BotLoadError ? error : new BotLoadError(folder.id, folder.dir, { cause: error }))
     }
