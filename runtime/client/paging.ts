@@ -103,7 +103,7 @@ export async function readPage<T>(
     return undefined
   }
 
-  for await (const indexKey of store.iterateKeys(source.range, { reverse: source.reverse ?? false, after, walk })) {
+  for await (const indexKey of store.iterateKeys(source.range, { reverse: source.reverse ?? false, after, walk, first: limit + 1 })) {
     chunk.push(indexKey)
     if (chunk.length > limit - items.length) {
       const page = await flush()

@@ -1,0 +1,56 @@
+import { median } from './row.ts'
+
+/** How many rounds: warm-up rounds are run and dropped. */
+export type Rounds = { warmup: number; rounds: number }
+
+/**
+ * Runs localbot's side and the baseline's side alternately, `warmup` rounds then `rounds` measured
+ * ones, swapping which goes first every round so that drift of a shared machine falls on both.
+ * Each side returns its measure of one round; the medians come back.
+ */
+export async function alternate(
+  { warmup, rounds }: Rounds,
+  local: () => Promise<number>,
+  baseline: () => Promise<number>,
+): Promise<{ local: number; baseline: number; locals: number[]; baselines: number[] }> {
+  const locals: number[] = []
+  const baselines: number[] = []
+  for (let round = 0; round < warmup + rounds; round++) {
+    const pair = round % 2 === 0 ? [local, baseline] : [baseline, local]
+    const [first, second] = [await pair[0]!(), await pair[1]!()]
+    if (round < warmup) continue
+    const [l, b] = round % 2 === 0 ? [first, second] : [second, first]
+    locals.push(l)
+    baselines.push(b)
+  }
+  return { local: median(locals), baseline: median(baselines), locals, baselines }
+}
+
+/**
+ * Runs `op(i)` awaited one after another, at most `count` times and for at most `maxMs`, and returns
+ * the rate in operations per second.
+ */
+export async function opsPerSecond(count: number, maxMs: number, op: (i: number) => Promise<unknown>): Promise<number> {
+  const start = performance.now()
+  const deadline = start + maxMs
+  let done = 0
+  while (done < count) {
+    await op(done)
+    done++
+    if ((done & 63) === 0 && performance.now() > deadline) break
+  }
+  return done / ((performance.now() - start) / 1000)
+}
+
+/** Runs `op` `count` times awaited (bounded by `maxMs`) and returns the median time of one, in ms. */
+export async function medianMs(count: number, maxMs: number, op: (i: number) => Promise<unknown>): Promise<number> {
+  const times: number[] = []
+  const deadline = performance.now() + maxMs
+  for (let i = 0; i < count; i++) {
+    const start = performance.now()
+    await op(i)
+    times.push(performance.now() - start)
+    if (performance.now() > deadline) break
+  }
+  return median(times)
+}
