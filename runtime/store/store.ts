@@ -1,6 +1,7 @@
 import type { AbstractLevel, AbstractSnapshot } from 'abstract-level'
 import { Level } from 'level'
 import { inRange, type Range } from './keys.ts'
+import { ReadCache } from './cache.ts'
 import { Locks } from './lock.ts'
 
 /** Any abstract-level database with string keys and values (classic-level, memory-level, ...). */
@@ -30,6 +31,8 @@ export const MAX_OPEN_WALKS = 256
 export class Store {
   private readonly locks = new Locks()
   private readonly observers: ((ops: Op[]) => void)[] = []
+  /** Recently read values; the store's own batches keep it true (one process owns the folder). */
+  private readonly cache = new ReadCache()
   /** Snapshots of paged walks, least recently used first. */
   private readonly walks = new Map<string, AbstractSnapshot>()
   private walkCount = 0
@@ -55,29 +58,37 @@ export class Store {
     return new Store(db)
   }
 
-  get(key: string): Promise<string | undefined> {
-    return this.db.get(key)
+  /** Reads one value; recently read values come from the read cache. */
+  async get(key: string): Promise<string | undefined> {
+    return (await this.getMany([key]))[0]
   }
 
+  /** Reads values in one round trip (for those not in the read cache). */
   getMany(keys: string[]): Promise<(string | undefined)[]> {
-    return keys.length === 0 ? Promise.resolve([]) : this.db.getMany(keys)
+    if (keys.length === 0) return Promise.resolve([])
+    return this.cache.read(keys, (missing) => this.db.getMany(missing))
   }
 
   async getJson<T>(key: string): Promise<T | undefined> {
-    const raw = await this.db.get(key)
+    const raw = await this.get(key)
     return raw === undefined ? undefined : (JSON.parse(raw) as T)
   }
 
   async getManyJson<T>(keys: string[]): Promise<(T | undefined)[]> {
-    if (keys.length === 0) return []
-    const raws = await this.db.getMany(keys)
+    const raws = await this.getMany(keys)
     return raws.map((raw) => (raw === undefined ? undefined : (JSON.parse(raw) as T)))
   }
 
-  /** Applies every op at once, or none; observers then see the ops. */
+  /** Applies every op at once, or none; then the read cache and the observers see the ops. */
   async batch(ops: Op[]): Promise<void> {
     if (ops.length === 0) return
-    await this.db.batch(ops)
+    try {
+      await this.db.batch(ops)
+    } catch (error) {
+      this.cache.forget(ops)
+      throw error
+    }
+    this.cache.written(ops)
     for (const observer of this.observers) observer(ops)
   }
 

@@ -1,0 +1,93 @@
+/**
+ * Values read from the store, kept equal to it by the store's own writes: one process owns a LevelDB
+ * folder (its LOCK file), so every write passes through `written` and nothing else can change a value.
+ * A read that misses fills the cache only if no write touched its key while it was in flight.
+ * Least recently used values go first past `maxBytes`. `undefined` records a key known to be absent.
+ */
+export class ReadCache {
+  private readonly values = new Map<string, string | undefined>()
+  /** Reads in flight, by key: a write marks them stale so that they do not fill an old value. */
+  private readonly inflight = new Map<string, { stale: boolean }[]>()
+  private bytes = 0
+
+  constructor(readonly maxBytes = 4 * 1024 * 1024) {}
+
+  /** A cached value: `hit` false when the key is not known. */
+  lookup(key: string): { hit: boolean; value: string | undefined } {
+    if (!this.values.has(key)) return { hit: false, value: undefined }
+    const value = this.values.get(key)
+    // Map order is recency order: move to the back.
+    this.values.delete(key)
+    this.values.set(key, value)
+    return { hit: true, value }
+  }
+
+  /** Reads `keys` through `read`, using and filling the cache. */
+  async read(keys: string[], read: (missing: string[]) => Promise<(string | undefined)[]>): Promise<(string | undefined)[]> {
+    const out: (string | undefined)[] = new Array(keys.length)
+    const missing: string[] = []
+    const at: number[] = []
+    keys.forEach((key, i) => {
+      const found = this.lookup(key)
+      if (found.hit) out[i] = found.value
+      else {
+        missing.push(key)
+        at.push(i)
+      }
+    })
+    if (missing.length === 0) return out
+    const token = { stale: false }
+    for (const key of missing) this.inflight.set(key, [...(this.inflight.get(key) ?? []), token])
+    try {
+      const values = await read(missing)
+      missing.forEach((key, j) => {
+        out[at[j]!] = values[j]
+        if (!token.stale) this.remember(key, values[j])
+      })
+      return out
+    } finally {
+      for (const key of missing) {
+        const tokens = this.inflight.get(key)!.filter((t) => t !== token)
+        if (tokens.length === 0) this.inflight.delete(key)
+        else this.inflight.set(key, tokens)
+      }
+    }
+  }
+
+  /** Sees a write: cached keys take their new value, reads in flight of these keys will not fill. */
+  written(ops: readonly { type: 'put' | 'del'; key: string; value?: string }[]): void {
+    for (const op of ops) {
+      for (const token of this.inflight.get(op.key) ?? []) token.stale = true
+      if (this.values.has(op.key)) this.remember(op.key, op.type === 'put' ? op.value : undefined)
+    }
+  }
+
+  /** Drops these keys (after a write that failed: the store's state is not known for sure). */
+  forget(ops: readonly { key: string }[]): void {
+    for (const op of ops) {
+      for (const token of this.inflight.get(op.key) ?? []) token.stale = true
+      if (this.values.has(op.key)) {
+        this.bytes -= cost(op.key, this.values.get(op.key))
+        this.values.delete(op.key)
+      }
+    }
+  }
+
+  private remember(key: string, value: string | undefined): void {
+    const old = this.values.get(key)
+    if (this.values.has(key)) this.bytes -= cost(key, old)
+    this.values.delete(key)
+    this.values.set(key, value)
+    this.bytes += cost(key, value)
+    for (const [oldest, oldValue] of this.values) {
+      if (this.bytes <= this.maxBytes) break
+      this.values.delete(oldest)
+      this.bytes -= cost(oldest, oldValue)
+    }
+  }
+}
+
+/** Rough bytes of an entry: UTF-16 strings and the map's own overhead. */
+function cost(key: string, value: string | undefined): number {
+  return 2 * (key.length + (value?.length ?? 0)) + 64
+}
