@@ -69,7 +69,7 @@ export function clientOver(ctx: ClientContext): Client {
 export * from './errors.ts'
 export { ingestMessage, type IncomingMessage } from './ingest.ts'
 export { pendingEvents, releaseScheduledEvent, setEventStatus } from './events.ts'
-export { finishExpiry, takeExpiredState, unfinishedExpiries } from './states.ts'
+export { finishExpiries, takeExpiredState, takeExpiredStates, unfinishedExpiries, type DueExpiry } from './states.ts'
 export type { ClientContext } from './common.ts'
 export type { Conversation } from './conversations.ts'
 export type { User } from './users.ts'

@@ -73,29 +73,41 @@ export async function deleteOwnerStatesOps(ctx: ClientContext, type: StateType, 
   return [...deleteStatesOps(ctx.botId, entries.map(([, value]) => JSON.parse(value) as State)), ...dels(expired)]
 }
 
+/** A state whose expiry time `at` (ms) has come. */
+export type DueExpiry = { type: StateType; id: string; name: string; at: number }
+
 /**
- * Deletes a state whose expiry at `at` ms has come, and keeps it aside until its handlers have run
- * (see `finishExpiry`). Returns undefined when the state was renewed or deleted meanwhile.
+ * Deletes states whose expiry has come, in one read and one batch, keeping each aside until its
+ * handlers have run (see `finishExpiries`). States renewed or deleted meanwhile are left alone (their
+ * stale index entries go) and are not returned.
  */
-export async function takeExpiredState(ctx: ClientContext, address: { type: StateType; id: string; name: string }, at: number): Promise<State | undefined> {
+export async function takeExpiredStates(ctx: ClientContext, due: DueExpiry[]): Promise<State[]> {
   return ctx.store.lock(writeLock(ctx), async () => {
-    const indexKey = layout.states.expiry(at, ctx.botId, address.type, address.id, address.name)
-    const state = await ctx.store.getJson<State>(layout.states.record(ctx.botId, address.type, address.id, address.name))
-    if (!state || state.expiresAt === undefined || Date.parse(state.expiresAt) !== at) {
-      await ctx.store.batch([{ type: 'del', key: indexKey }])
-      return undefined
-    }
-    await ctx.store.batch([
-      ...deleteStatesOps(ctx.botId, [state]),
-      putJson(layout.states.expired(ctx.botId, state.type, state.id, state.name), state),
-    ])
-    return state
+    const stored = await ctx.store.getManyJson<State>(due.map((d) => layout.states.record(ctx.botId, d.type, d.id, d.name)))
+    const taken: State[] = []
+    const ops: Op[] = []
+    due.forEach((d, i) => {
+      const state = stored[i]
+      if (!state || state.expiresAt === undefined || Date.parse(state.expiresAt) !== d.at) {
+        ops.push({ type: 'del', key: layout.states.expiry(d.at, ctx.botId, d.type, d.id, d.name) })
+        return
+      }
+      taken.push(state)
+      ops.push(...deleteStatesOps(ctx.botId, [state]), putJson(layout.states.expired(ctx.botId, state.type, state.id, state.name), state))
+    })
+    await ctx.store.batch(ops)
+    return taken
   })
 }
 
-/** Forgets an expired state once its handlers have run. */
-export async function finishExpiry(ctx: ClientContext, state: State): Promise<void> {
-  await ctx.store.batch([{ type: 'del', key: layout.states.expired(ctx.botId, state.type, state.id, state.name) }])
+/** `takeExpiredStates` for one state. */
+export async function takeExpiredState(ctx: ClientContext, address: { type: StateType; id: string; name: string }, at: number): Promise<State | undefined> {
+  return (await takeExpiredStates(ctx, [{ ...address, at }]))[0]
+}
+
+/** Forgets expired states once their handlers have run. */
+export async function finishExpiries(ctx: ClientContext, states: State[]): Promise<void> {
+  await ctx.store.batch(states.map((s) => ({ type: 'del', key: layout.states.expired(ctx.botId, s.type, s.id, s.name) })))
 }
 
 /** Expired states whose handlers had not finished when the runtime stopped. */

@@ -2,17 +2,18 @@ import { format } from 'node:util'
 import {
   clientOver,
   createClientContext,
-  finishExpiry,
+  finishExpiries,
   ingestMessage,
   pendingEvents,
   releaseScheduledEvent,
   ResourceNotFoundError,
   setEventStatus,
-  takeExpiredState,
+  takeExpiredStates,
   unfinishedExpiries,
   type Client,
   type ClientContext,
   type Event,
+  type DueExpiry,
   type Message,
   type State,
 } from '../client/index.ts'
@@ -143,15 +144,14 @@ export class Dispatcher {
   }
 
   /**
-   * Expires a state whose time has come: deletes it (keeping it aside), runs the bot's stateExpired
-   * handlers, then forgets it. A crash in between replays the handlers at the next start.
+   * Expires states whose time has come: deletes them (keeping them aside) in one batch, runs the bot's
+   * stateExpired handlers, then forgets them. A crash in between replays the handlers at the next start.
    */
-  async expire(botId: string, address: { type: string; id: string; name: string }, at: number): Promise<void> {
+  async expire(botId: string, due: DueExpiry[]): Promise<void> {
     const runtime = this.runtimeOf(botId)
-    const state = await takeExpiredState(runtime.ctx, address as { type: State['type']; id: string; name: string }, at)
-    if (!state) return
-    await this.runStateExpired(botId, state)
-    await finishExpiry(runtime.ctx, state)
+    const states = await takeExpiredStates(runtime.ctx, due)
+    await Promise.all(states.map((state) => this.runStateExpired(botId, state)))
+    await finishExpiries(runtime.ctx, states)
   }
 
   /** Runs a scheduled event whose time has come. */
@@ -173,10 +173,9 @@ export class Dispatcher {
   /** Runs what a stop interrupted: stateExpired handlers of states already deleted, and pending events. */
   async replayUnfinished(botId: string): Promise<void> {
     const runtime = this.runtimeOf(botId)
-    for (const state of await unfinishedExpiries(runtime.ctx)) {
-      await this.runStateExpired(botId, state)
-      await finishExpiry(runtime.ctx, state)
-    }
+    const unfinished = await unfinishedExpiries(runtime.ctx)
+    for (const state of unfinished) await this.runStateExpired(botId, state)
+    await finishExpiries(runtime.ctx, unfinished)
     for (const event of await pendingEvents(runtime.ctx)) await this.runEvent(botId, event)
   }
 

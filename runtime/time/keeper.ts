@@ -1,3 +1,4 @@
+import type { DueExpiry } from '../client/index.ts'
 import type { RecurringEvent } from '../sdk/definition.ts'
 import { decodeKey, key, parseTimeSegment, timeSegment, type Range } from '../store/keys.ts'
 import * as layout from '../store/layout.ts'
@@ -10,8 +11,8 @@ import { TimerWheel } from './wheel.ts'
 
 /** What the keeper calls when something is due (the dispatcher implements it). */
 export type DueWork = {
-  /** A state's expiry time has come. */
-  expire(botId: string, address: { type: string; id: string; name: string }, at: number): Promise<void>
+  /** Some of a bot's states' expiry times have come. */
+  expire(botId: string, due: DueExpiry[]): Promise<void>
   /** A scheduled event's time has come. */
   releaseEvent(botId: string, eventId: string, at: number): Promise<void>
   /** A cron schedule fired. */
@@ -19,6 +20,11 @@ export type DueWork = {
   /** Whether a bot is running. */
   has(botId: string): boolean
 }
+
+/** Pieces of due work run at once. */
+const CONCURRENCY = 16
+/** Expiries of one bot taken in one read and one batch. */
+const EXPIRY_CHUNK = 256
 
 /** One index the keeper feeds into the wheel: everything in it due before `loadedUntil` is in the wheel. */
 type Source = { namespace: 'x' | 'd'; range: Range; loadedUntil: number }
@@ -72,7 +78,7 @@ export class TimeKeeper {
   }
 
   /** With the real clock: checks for due work every `everyMs` ms. */
-  startTicking(everyMs = 250): void {
+  startTicking(everyMs = 100): void {
     this.stopTicker = startTicker(() => this.tick(), everyMs)
   }
 
@@ -101,7 +107,7 @@ export class TimeKeeper {
   tick(): Promise<void> {
     return this.exclusive(async () => {
       await this.refill()
-      await this.fireDue(this.options.clock.now())
+      await this.fireDue(this.options.clock.now(), false)
     })
   }
 
@@ -186,15 +192,21 @@ export class TimeKeeper {
     }
   }
 
-  /** Fires wheel entries and schedules due by `now`: one time after another, entries of one time together. */
-  private async fireDue(now: number): Promise<void> {
+  /**
+   * Fires wheel entries and schedules due by `now`. On the virtual clock, one time after another and the
+   * entries of one time together. On the real clock everything already late goes at once: 10,000
+   * expiries due in one second must not wait for each other's writes.
+   */
+  private async fireDue(now: number, ordered = true): Promise<void> {
     const due = this.wheel.takeDue(now)
-    for (let i = 0; i < due.length; ) {
-      let j = i
-      while (j < due.length && due[j]!.at === due[i]!.at) j++
-      await Promise.all(due.slice(i, j).map((entry) => this.fireEntry(entry.key, entry.at)))
-      i = j
-    }
+    if (ordered) {
+      for (let i = 0; i < due.length; ) {
+        let j = i
+        while (j < due.length && due[j]!.at === due[i]!.at) j++
+        await this.fireGroup(due.slice(i, j))
+        i = j
+      }
+    } else await this.fireGroup(due)
     for (const schedule of this.schedules.values()) {
       while (schedule.next !== undefined && schedule.next <= now) {
         const at = schedule.next
@@ -204,19 +216,37 @@ export class TimeKeeper {
     }
   }
 
-  private async fireEntry(indexKey: string, at: number): Promise<void> {
-    const segments = decodeKey(indexKey)
-    const botId = segments[2]!
-    if (!this.options.work.has(botId)) {
-      this.options.logger.warn('due work of a bot that is not running waits for its next start', { bot: botId, at: new Date(at).toISOString() })
-      return
+  /**
+   * Fires due entries together: each bot's expiries in chunks of EXPIRY_CHUNK (one read and one batch
+   * each), events one by one, CONCURRENCY pieces of work at a time.
+   */
+  private async fireGroup(entries: { key: string; at: number }[]): Promise<void> {
+    const work: (() => Promise<void>)[] = []
+    const expiries = new Map<string, DueExpiry[]>()
+    const absent = new Set<string>()
+    for (const { key: indexKey, at } of entries) {
+      const segments = decodeKey(indexKey)
+      const botId = segments[2]!
+      if (!this.options.work.has(botId)) {
+        absent.add(botId)
+        continue
+      }
+      if (segments[0] === 'x') {
+        const [, , , type, id, name] = segments as [string, string, string, DueExpiry['type'], string, string]
+        expiries.set(botId, [...(expiries.get(botId) ?? []), { type, id, name, at }])
+      } else work.push(() => this.guard({ bot: botId, event: segments[3] }, () => this.options.work.releaseEvent(botId, segments[3]!, at)))
     }
-    if (segments[0] === 'x') {
-      const [, , , type, id, name] = segments as [string, string, string, string, string, string]
-      await this.guard({ bot: botId, state: name, id }, () => this.options.work.expire(botId, { type, id, name }, at))
-    } else {
-      await this.guard({ bot: botId, event: segments[3] }, () => this.options.work.releaseEvent(botId, segments[3]!, at))
+    for (const botId of absent) this.options.logger.warn('due work of a bot that is not running waits for its next start', { bot: botId })
+    for (const [botId, due] of expiries)
+      for (let i = 0; i < due.length; i += EXPIRY_CHUNK) {
+        const chunk = due.slice(i, i + EXPIRY_CHUNK)
+        work.push(() => this.guard({ bot: botId, expiries: chunk.length }, () => this.options.work.expire(botId, chunk)))
+      }
+    let next = 0
+    const worker = async () => {
+      while (next < work.length) await work[next++]!()
     }
+    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, work.length) }, worker))
   }
 
   private async guard(fields: Record<string, unknown>, work: () => Promise<void>): Promise<void> {
