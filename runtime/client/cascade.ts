@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import * as layout from '../store/layout.ts'
 import type { Op } from '../store/store.ts'
-import { idSchema, parseInput, writeLock, type ClientContext } from './common.ts'
+import { idSchema, parseInput, withBotLock, type ClientContext } from './common.ts'
 import { conversationIndex, participantIdsOf, requireConversation, type Conversation } from './conversations.ts'
 import { deleteEventsOps, loadEvents } from './events.ts'
 import { dels, keep } from './indexing.ts'
@@ -25,7 +25,7 @@ export const cascadeCalls = {
   /** Deletes a conversation with its participants, messages, events and conversation states. */
   async deleteConversation(ctx: ClientContext, raw: z.input<typeof idOnly>) {
     const { id } = parseInput('deleteConversation', idOnly, raw)
-    return ctx.store.lock(writeLock(ctx), async () => {
+    return withBotLock(ctx, async () => {
       const conversation = await requireConversation(ctx, id)
       const members = await participantIdsOf(ctx, id)
       await ctx.store.batch([
@@ -41,7 +41,7 @@ export const cascadeCalls = {
   /** Deletes a user with its participations, the messages it wrote, its events and its user states. */
   async deleteUser(ctx: ClientContext, raw: z.input<typeof idOnly>) {
     const { id } = parseInput('deleteUser', idOnly, raw)
-    return ctx.store.lock(writeLock(ctx), async () => {
+    return withBotLock(ctx, async () => {
       const user = await requireUser(ctx, id)
       const conversationIds = (await ctx.store.keys(layout.participants.membershipsRange(ctx.botId, id))).map(lastSegment)
       const conversations = keep(

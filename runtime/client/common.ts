@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { key } from '../store/keys.ts'
 import type { Store } from '../store/store.ts'
 import type { Clock } from '../time/clock.ts'
 import { InvalidPayloadError, PayloadTooLargeError } from './errors.ts'
@@ -115,7 +116,19 @@ export function nowIso(ctx: ClientContext): string {
   return new Date(ctx.clock.now()).toISOString()
 }
 
-/** The lock name for writes of one bot: all of a bot's read-check-write sequences run one at a time. */
-export function writeLock(ctx: ClientContext): string {
-  return `bot:${ctx.botId}`
+/** What a write locks besides its bot: a conversation, a user, a message, an event, or a state owner. */
+export type LockTarget = ['c' | 'u' | 'm' | 'e', string] | ['s', string, string]
+
+/**
+ * Runs a read-check-write sequence of one bot: the bot's lock shared, the records it touches alone.
+ * Writes of different conversations and users overlap; writes of one record take turns.
+ */
+export function withLocks<T>(ctx: ClientContext, targets: (LockTarget | undefined)[], fn: () => Promise<T>): Promise<T> {
+  const exclusive = targets.filter((t): t is LockTarget => t !== undefined).map((t) => key('lock', ctx.botId, ...t))
+  return ctx.store.hold({ shared: [key('lock', ctx.botId)], exclusive }, fn)
+}
+
+/** Runs work that touches many of a bot's records (cascades, look-ups by tags) with the bot to itself. */
+export function withBotLock<T>(ctx: ClientContext, fn: () => Promise<T>): Promise<T> {
+  return ctx.store.hold({ exclusive: [key('lock', ctx.botId)] }, fn)
 }

@@ -12,7 +12,8 @@ import {
   tagsMatch,
   tagsPatchSchema,
   tagsSchema,
-  writeLock,
+  withBotLock,
+  withLocks,
   type ClientContext,
   type Tags,
 } from './common.ts'
@@ -128,7 +129,7 @@ export const conversationCalls = {
   /** Creates a conversation (with the given `id`, a localbot extension, or a new one); an existing id is AlreadyExists. */
   async createConversation(ctx: ClientContext, raw: z.input<typeof createSchema>) {
     const input = parseInput('createConversation', createSchema, raw)
-    return ctx.store.lock(writeLock(ctx), async () => {
+    return withLocks(ctx, [input.id === undefined ? undefined : ['c', input.id]], async () => {
       if (input.id !== undefined && (await ctx.store.get(layout.conversations.record(ctx.botId, input.id))) !== undefined)
         throw new AlreadyExistsError(`createConversation: id: conversation ${JSON.stringify(input.id)} exists already`)
       const conversation = newConversation(ctx, input)
@@ -143,7 +144,9 @@ export const conversationCalls = {
    */
   async getOrCreateConversation(ctx: ClientContext, raw: z.input<typeof getOrCreateSchema>) {
     const input = parseInput('getOrCreateConversation', getOrCreateSchema, raw)
-    return ctx.store.lock(writeLock(ctx), async () => {
+    // Found by id, one conversation is at stake; found by tags, any of them could be.
+    const lock = input.id === undefined ? withBotLock : <T>(c: ClientContext, fn: () => Promise<T>) => withLocks(c, [['c', input.id!]], fn)
+    return lock(ctx, async () => {
       const tags = cleanTags(input.tags)
       let existing: Conversation | undefined
       if (input.id !== undefined) {
@@ -164,7 +167,7 @@ export const conversationCalls = {
   /** Updates tags (`null` or `''` removes one) and the current task. */
   async updateConversation(ctx: ClientContext, raw: z.input<typeof updateSchema>) {
     const input = parseInput('updateConversation', updateSchema, raw)
-    return ctx.store.lock(writeLock(ctx), async () => {
+    return withLocks(ctx, [['c', input.id]], async () => {
       const before = await requireConversation(ctx, input.id)
       const after: Conversation = { ...before, tags: mergeTags(before.tags, input.tags), updatedAt: nowIso(ctx) }
       if (input.currentTaskId === null) delete after.currentTaskId

@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import * as layout from '../store/layout.ts'
 import type { Op } from '../store/store.ts'
-import { idSchema, jsonPayload, nowIso, pageSchema, parseInput, writeLock, type ClientContext } from './common.ts'
+import { idSchema, jsonPayload, nowIso, pageSchema, parseInput, withLocks, type LockTarget, type ClientContext } from './common.ts'
 import { requireConversation } from './conversations.ts'
 import { InvalidPayloadError, ResourceNotFoundError } from './errors.ts'
 import { dels, keep, putJson, reindex } from './indexing.ts'
@@ -92,7 +92,7 @@ function publicEvent(event: Event & { dueAt?: number }): Event {
 
 /** Moves an event to a new status (dispatch marks events processed or failed). */
 export async function setEventStatus(ctx: ClientContext, id: string, status: EventStatus, failureReason: string | null = null) {
-  return ctx.store.lock(writeLock(ctx), async () => {
+  return withLocks(ctx, [['e', id]], async () => {
     const before = await requireEvent(ctx, id)
     const after = { ...before, status, failureReason }
     await ctx.store.batch([
@@ -105,7 +105,7 @@ export async function setEventStatus(ctx: ClientContext, id: string, status: Eve
 
 /** Moves a scheduled event whose time `at` has come to pending; undefined if it was not waiting for that time. */
 export async function releaseScheduledEvent(ctx: ClientContext, id: string, at: number): Promise<Event | undefined> {
-  return ctx.store.lock(writeLock(ctx), async () => {
+  return withLocks(ctx, [['e', id]], async () => {
     const before = await ctx.store.getJson<Event & { dueAt?: number }>(layout.events.record(ctx.botId, id))
     if (!before || before.status !== 'scheduled' || before.dueAt !== at) {
       await ctx.store.batch([{ type: 'del', key: layout.events.due(at, ctx.botId, id) }])
@@ -132,7 +132,8 @@ export const eventCalls = {
   async createEvent(ctx: ClientContext, raw: z.input<typeof createSchema>) {
     const input = parseInput('createEvent', createSchema, raw)
     const { payload } = jsonPayload('createEvent', 'payload', input.payload ?? {})
-    return ctx.store.lock(writeLock(ctx), async () => {
+    const targets: (LockTarget | undefined)[] = [input.conversationId === undefined ? undefined : ['c', input.conversationId], input.userId === undefined ? undefined : ['u', input.userId]]
+    return withLocks(ctx, targets, async () => {
       if (input.conversationId !== undefined) await requireConversation(ctx, input.conversationId)
       if (input.userId !== undefined) await requireUser(ctx, input.userId)
       const now = ctx.clock.now()

@@ -1,6 +1,6 @@
 import * as layout from '../store/layout.ts'
 import type { Op } from '../store/store.ts'
-import { jsonPayload, writeLock, type ClientContext } from './common.ts'
+import { jsonPayload, withLocks, type ClientContext } from './common.ts'
 import { newConversation, writeConversationOps, type Conversation } from './conversations.ts'
 import { newMessage, newMessageOps, type Message } from './messages.ts'
 import { membershipKeys } from './participants.ts'
@@ -18,7 +18,7 @@ export async function ingestMessage(
   input: IncomingMessage,
 ): Promise<{ user: User; conversation: Conversation; message: Message }> {
   const { payload } = jsonPayload('message', 'payload', input.payload)
-  return ctx.store.lock(writeLock(ctx), async () => {
+  return withLocks(ctx, [['c', input.conversationId], ['u', input.userId]], async () => {
     const [userJson, conversationJson, member] = await ctx.store.getMany([
       layout.users.record(ctx.botId, input.userId),
       layout.conversations.record(ctx.botId, input.conversationId),

@@ -12,7 +12,7 @@ import {
   tagsMatch,
   tagsPatchSchema,
   tagsSchema,
-  writeLock,
+  withLocks,
   type ClientContext,
   type Tags,
 } from './common.ts'
@@ -110,7 +110,7 @@ export const messageCalls = {
     const input = parseInput('createMessage', createSchema, raw)
     const { payload } = jsonPayload('createMessage', 'payload', input.payload)
     const fields = { ...input, payload }
-    return ctx.store.lock(writeLock(ctx), async () => {
+    return withLocks(ctx, [['c', input.conversationId], input.userId === ctx.botId ? undefined : ['u', input.userId]], async () => {
       await requireConversation(ctx, input.conversationId)
       const outgoing = input.userId === ctx.botId
       if (!outgoing) await requireUser(ctx, input.userId)
@@ -130,7 +130,7 @@ export const messageCalls = {
   async updateMessage(ctx: ClientContext, raw: z.input<typeof updateSchema>) {
     const input = parseInput('updateMessage', updateSchema, raw)
     const payload = input.payload === undefined ? undefined : jsonPayload('updateMessage', 'payload', input.payload).payload
-    return ctx.store.lock(writeLock(ctx), async () => {
+    return withLocks(ctx, [['m', input.id]], async () => {
       const before = await requireMessage(ctx, input.id)
       const after: Message = { ...before, tags: mergeTags(before.tags, input.tags), updatedAt: nowIso(ctx) }
       if (payload !== undefined) after.payload = payload
@@ -165,7 +165,7 @@ export const messageCalls = {
   /** Deletes one message. */
   async deleteMessage(ctx: ClientContext, raw: z.input<typeof idOnly>) {
     const { id } = parseInput('deleteMessage', idOnly, raw)
-    return ctx.store.lock(writeLock(ctx), async () => {
+    return withLocks(ctx, [['m', id]], async () => {
       const message = await requireMessage(ctx, id)
       await ctx.store.batch(deleteMessagesOps(ctx.botId, [message]))
       return {}

@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import * as layout from '../store/layout.ts'
-import { idSchema, pageSchema, parseInput, writeLock, type ClientContext } from './common.ts'
+import { idSchema, pageSchema, parseInput, withLocks, type ClientContext } from './common.ts'
 import { requireConversation } from './conversations.ts'
 import { ResourceNotFoundError } from './errors.ts'
 import { readPage } from './paging.ts'
@@ -38,7 +38,7 @@ export const participantCalls = {
   /** Adds a user to a conversation; adding a participant twice is harmless. */
   async addParticipant(ctx: ClientContext, raw: z.input<typeof memberSchema>) {
     const { id, userId } = parseInput('addParticipant', memberSchema, raw)
-    return ctx.store.lock(writeLock(ctx), async () => ({ participant: await addParticipantLocked(ctx, id, userId) }))
+    return withLocks(ctx, [['c', id], ['u', userId]], async () => ({ participant: await addParticipantLocked(ctx, id, userId) }))
   },
 
   /** Returns a participant of a conversation, or ResourceNotFound. */
@@ -66,7 +66,7 @@ export const participantCalls = {
   /** Removes a user from a conversation. */
   async removeParticipant(ctx: ClientContext, raw: z.input<typeof memberSchema>) {
     const { id, userId } = parseInput('removeParticipant', memberSchema, raw)
-    return ctx.store.lock(writeLock(ctx), async () => {
+    return withLocks(ctx, [['c', id], ['u', userId]], async () => {
       const conversation = await requireConversation(ctx, id)
       if (!(await isMember(ctx, id, userId)))
         throw new ResourceNotFoundError(`user ${JSON.stringify(userId)} is not a participant of conversation ${JSON.stringify(id)}`)

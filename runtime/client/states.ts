@@ -8,8 +8,10 @@ import {
   pageSchema,
   parseInput,
   stateTypes,
-  writeLock,
+  withBotLock,
+  withLocks,
   type ClientContext,
+  type LockTarget,
   type StateType,
 } from './common.ts'
 import { requireConversation } from './conversations.ts'
@@ -82,7 +84,7 @@ export type DueExpiry = { type: StateType; id: string; name: string; at: number 
  * stale index entries go) and are not returned.
  */
 export async function takeExpiredStates(ctx: ClientContext, due: DueExpiry[]): Promise<State[]> {
-  return ctx.store.lock(writeLock(ctx), async () => {
+  return withBotLock(ctx, async () => {
     const stored = await ctx.store.getManyJson<State>(due.map((d) => layout.states.record(ctx.botId, d.type, d.id, d.name)))
     const taken: State[] = []
     const ops: Op[] = []
@@ -114,6 +116,11 @@ export async function finishExpiries(ctx: ClientContext, states: State[]): Promi
 export async function unfinishedExpiries(ctx: ClientContext): Promise<State[]> {
   const entries = await ctx.store.entries(layout.states.expiredRange(ctx.botId))
   return entries.map(([, value]) => JSON.parse(value) as State)
+}
+
+/** The lock of a state's owner: its conversation or user, or the bot or workflow id. */
+function ownerLock(a: { type: StateType; id: string }): LockTarget {
+  return a.type === 'conversation' ? ['c', a.id] : a.type === 'user' ? ['u', a.id] : ['s', a.type, a.id]
 }
 
 /** The definition of a declared state (own keys only: a state named `constructor` is not declared). */
@@ -221,7 +228,7 @@ export const stateCalls = {
       return {} as { state: State }
     }
     const payload = checkPayload('setState', ctx, input, input.payload)
-    return ctx.store.lock(writeLock(ctx), async () => {
+    return withLocks(ctx, [ownerLock(input)], async () => {
       const { stored, live } = await readOwned(ctx, input)
       return { state: await writeState(ctx, input, payload, input.expiry, stored, live) }
     })
@@ -231,7 +238,7 @@ export const stateCalls = {
   async getOrSetState(ctx: ClientContext, raw: z.input<typeof setSchema>) {
     const input = parseInput('getOrSetState', setSchema, raw)
     const payload = checkPayload('getOrSetState', ctx, input, input.payload)
-    return ctx.store.lock(writeLock(ctx), async () => {
+    return withLocks(ctx, [ownerLock(input)], async () => {
       const { stored, live } = await readOwned(ctx, input)
       if (live) return { state: live, meta: { cached: true } }
       return { state: await writeState(ctx, input, payload, input.expiry, stored, undefined), meta: { cached: false } }
@@ -242,7 +249,7 @@ export const stateCalls = {
   async patchState(ctx: ClientContext, raw: z.input<typeof setSchema>) {
     const input = parseInput('patchState', setSchema, raw)
     const patch = jsonPayload('patchState', 'payload', input.payload).payload
-    return ctx.store.lock(writeLock(ctx), async () => {
+    return withLocks(ctx, [ownerLock(input)], async () => {
       const { stored, live } = await readOwned(ctx, input)
       if (!live) throw notFound(input)
       const payload = checkPayload('patchState', ctx, input, { ...live.payload, ...patch })
@@ -272,7 +279,7 @@ export const stateCalls = {
   /** Deletes a state and its pending expiry; deleting a missing state is harmless. */
   async deleteState(ctx: ClientContext, raw: z.input<typeof addressSchema>) {
     const a = parseInput('deleteState', addressSchema, raw)
-    return ctx.store.lock(writeLock(ctx), async () => {
+    return withLocks(ctx, [ownerLock(a)], async () => {
       const { stored } = await readOwned(ctx, a)
       if (stored) await ctx.store.batch(deleteStatesOps(ctx.botId, [stored]))
       return {}

@@ -12,7 +12,8 @@ import {
   tagsMatch,
   tagsPatchSchema,
   tagsSchema,
-  writeLock,
+  withBotLock,
+  withLocks,
   type ClientContext,
   type Tags,
 } from './common.ts'
@@ -106,7 +107,7 @@ export const userCalls = {
   /** Creates a user (with the given `id`, a localbot extension, or a new one); an existing id is AlreadyExists. */
   async createUser(ctx: ClientContext, raw: z.input<typeof createSchema>) {
     const input = parseInput('createUser', createSchema, raw)
-    return ctx.store.lock(writeLock(ctx), async () => {
+    return withLocks(ctx, [input.id === undefined ? undefined : ['u', input.id]], async () => {
       if (input.id !== undefined && (await ctx.store.get(layout.users.record(ctx.botId, input.id))) !== undefined)
         throw new AlreadyExistsError(`createUser: id: user ${JSON.stringify(input.id)} exists already`)
       const user = newUser(ctx, input)
@@ -118,7 +119,9 @@ export const userCalls = {
   /** Returns the user with `id`, or the first whose discriminating tags match, creating it when there is none. */
   async getOrCreateUser(ctx: ClientContext, raw: z.input<typeof getOrCreateSchema>) {
     const input = parseInput('getOrCreateUser', getOrCreateSchema, raw)
-    return ctx.store.lock(writeLock(ctx), async () => {
+    // Found by id, one user is at stake; found by tags, any of them could be.
+    const lock = input.id === undefined ? withBotLock : <T>(c: ClientContext, fn: () => Promise<T>) => withLocks(c, [['u', input.id!]], fn)
+    return lock(ctx, async () => {
       const tags = cleanTags(input.tags)
       let existing: User | undefined
       if (input.id !== undefined) {
@@ -139,7 +142,7 @@ export const userCalls = {
   /** Updates a user's name, picture and tags (`null` or `''` removes a tag). */
   async updateUser(ctx: ClientContext, raw: z.input<typeof updateSchema>) {
     const input = parseInput('updateUser', updateSchema, raw)
-    return ctx.store.lock(writeLock(ctx), async () => {
+    return withLocks(ctx, [['u', input.id]], async () => {
       const before = await requireUser(ctx, input.id)
       const after: User = { ...before, tags: mergeTags(before.tags, input.tags), updatedAt: nowIso(ctx) }
       for (const field of ['name', 'pictureUrl'] as const) {

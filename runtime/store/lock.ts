@@ -1,23 +1,76 @@
+/** One read-write lock: shared holders together, or one exclusive holder; waiters are served in order. */
+class RwLock {
+  private readers = 0
+  private writer = false
+  private readonly queue: { exclusive: boolean; grant: () => void }[] = []
+
+  acquire(exclusive: boolean): Promise<void> {
+    return new Promise((grant) => {
+      this.queue.push({ exclusive, grant })
+      this.drain()
+    })
+  }
+
+  release(exclusive: boolean): void {
+    if (exclusive) this.writer = false
+    else this.readers--
+    this.drain()
+  }
+
+  get idle(): boolean {
+    return this.readers === 0 && !this.writer && this.queue.length === 0
+  }
+
+  private drain(): void {
+    while (this.queue.length > 0) {
+      const next = this.queue[0]!
+      if (next.exclusive ? this.writer || this.readers > 0 : this.writer) return
+      this.queue.shift()
+      if (next.exclusive) this.writer = true
+      else this.readers++
+      next.grant()
+    }
+  }
+}
+
+/** Which locks a piece of work holds: names held shared and names held alone. */
+export type LockSet = { shared?: string[]; exclusive?: string[] }
+
 /**
- * Keyed async locks: work under one name runs one at a time, in call order.
- * The store is owned by one process (LevelDB's LOCK file), so in-process locks are enough to make a
- * read-check-batch sequence atomic.
+ * Keyed read-write locks. The store is owned by one process (LevelDB's LOCK file), so in-process locks
+ * are enough to make a read-check-batch sequence atomic. Work takes all its locks in name order, so two
+ * pieces of work never wait for each other in a circle.
  */
 export class Locks {
-  private tails = new Map<string, Promise<unknown>>()
+  private readonly locks = new Map<string, RwLock>()
 
-  /** Runs `fn` once every earlier call under `name` has settled. */
+  /** Runs `fn` holding `name` alone, once every earlier holder is done. */
   run<T>(name: string, fn: () => Promise<T>): Promise<T> {
-    const previous = this.tails.get(name)
-    const result = previous ? previous.then(fn, fn) : fn()
-    const tail = result.then(
-      () => undefined,
-      () => undefined,
-    )
-    this.tails.set(name, tail)
-    void tail.then(() => {
-      if (this.tails.get(name) === tail) this.tails.delete(name)
-    })
-    return result
+    return this.hold({ exclusive: [name] }, fn)
+  }
+
+  /** Runs `fn` holding every lock of `set`. */
+  async hold<T>(set: LockSet, fn: () => Promise<T>): Promise<T> {
+    const wanted = new Map<string, boolean>()
+    for (const name of set.shared ?? []) wanted.set(name, false)
+    for (const name of set.exclusive ?? []) wanted.set(name, true)
+    const order = [...wanted.keys()].sort()
+    const held: [string, boolean][] = []
+    try {
+      for (const name of order) {
+        const exclusive = wanted.get(name)!
+        let lock = this.locks.get(name)
+        if (!lock) this.locks.set(name, (lock = new RwLock()))
+        await lock.acquire(exclusive)
+        held.push([name, exclusive])
+      }
+      return await fn()
+    } finally {
+      for (const [name, exclusive] of held.reverse()) {
+        const lock = this.locks.get(name)!
+        lock.release(exclusive)
+        if (lock.idle) this.locks.delete(name)
+      }
+    }
   }
 }

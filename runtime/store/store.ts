@@ -2,7 +2,7 @@ import type { AbstractLevel, AbstractSnapshot } from 'abstract-level'
 import { Level } from 'level'
 import { inRange, type Range } from './keys.ts'
 import { ReadCache } from './cache.ts'
-import { Locks } from './lock.ts'
+import { Locks, type LockSet } from './lock.ts'
 
 /** Any abstract-level database with string keys and values (classic-level, memory-level, ...). */
 export type Db = AbstractLevel<any, string, string>
@@ -130,6 +130,11 @@ export class Store {
   /** Runs `fn` with no other `lock(name)` work interleaved. */
   lock<T>(name: string, fn: () => Promise<T>): Promise<T> {
     return this.locks.run(name, fn)
+  }
+
+  /** Runs `fn` holding the shared and exclusive locks of `set` (taken in name order). */
+  hold<T>(set: LockSet, fn: () => Promise<T>): Promise<T> {
+    return this.locks.hold(set, fn)
   }
 
   /**
