@@ -17,7 +17,7 @@ import {
   type Message,
   type State,
 } from '../client/index.ts'
-import type { BotLike, LoadedBot } from '../bots/loader.ts'
+import type { LoadedBot } from '../bots/loader.ts'
 import type { Logger } from '../log.ts'
 import type { Registration } from '../sdk/bot.ts'
 import type { BotLogger } from '../sdk/typed.ts'
@@ -262,4 +262,3 @@ function botLogger(logger: Logger): BotLogger {
   }
 }
 
-export type { BotLike }

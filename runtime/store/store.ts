@@ -127,11 +127,6 @@ export class Store {
     }
   }
 
-  /** Runs `fn` with no other `lock(name)` work interleaved. */
-  lock<T>(name: string, fn: () => Promise<T>): Promise<T> {
-    return this.locks.run(name, fn)
-  }
-
   /** Runs `fn` holding the shared and exclusive locks of `set` (taken in name order). */
   hold<T>(set: LockSet, fn: () => Promise<T>): Promise<T> {
     return this.locks.hold(set, fn)
