@@ -65,6 +65,14 @@ describe('dispatch', () => {
     await t.close()
   })
 
+  it('a message with an id that is not 1..200 printable characters is refused and stores nothing', async () => {
+    const t = await testBot('test/fixtures/order-bots/order')
+    await assert.rejects(t.send('hi', { userId: 'bad\u0000id' }), { type: 'InvalidPayload', code: 400 })
+    await assert.rejects(t.send('hi', { conversationId: 'x'.repeat(201) }), { type: 'InvalidPayload' })
+    assert.deepEqual(await t.runtime.store.db.keys().all(), [])
+    await t.close()
+  })
+
   it('replies are announced on the bus', async () => {
     const t = await testBot('test/fixtures/order-bots/order')
     const heard: string[] = []

@@ -1,10 +1,13 @@
 import * as layout from '../store/layout.ts'
 import type { Op } from '../store/store.ts'
-import { jsonPayload, withLocks, type ClientContext } from './common.ts'
+import { z } from 'zod'
+import { idSchema, jsonPayload, parseInput, withLocks, type ClientContext } from './common.ts'
 import { newConversation, writeConversationOps, type Conversation } from './conversations.ts'
 import { newMessage, newMessageOps, type Message } from './messages.ts'
 import { membershipKeys } from './participants.ts'
 import { newUser, writeUserOps, type User } from './users.ts'
+
+const incomingSchema = z.object({ userId: idSchema, conversationId: idSchema, type: z.string().min(1).max(200) })
 
 /** A message arriving from a user, as the faces hand it over. */
 export type IncomingMessage = { userId: string; conversationId: string; type: string; payload: unknown }
@@ -17,6 +20,7 @@ export async function ingestMessage(
   ctx: ClientContext,
   input: IncomingMessage,
 ): Promise<{ user: User; conversation: Conversation; message: Message }> {
+  const ids = parseInput('message', incomingSchema, input)
   const { payload } = jsonPayload('message', 'payload', input.payload)
   return withLocks(ctx, [['c', input.conversationId], ['u', input.userId]], async () => {
     const [userJson, conversationJson, member] = await ctx.store.getMany([
@@ -36,7 +40,7 @@ export async function ingestMessage(
       ops.push(...writeConversationOps(ctx, undefined, conversation, []))
     } else conversation = JSON.parse(conversationJson) as Conversation
     if (member === undefined) for (const key of membershipKeys(ctx, conversation, user.id)) ops.push({ type: 'put', key, value: '' })
-    const message = newMessage(ctx, { ...input, payload, direction: 'incoming' })
+    const message = newMessage(ctx, { ...ids, payload, direction: 'incoming' })
     ops.push(...newMessageOps(ctx, message))
     await ctx.store.batch(ops)
     return { user, conversation, message }

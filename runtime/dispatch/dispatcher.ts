@@ -71,10 +71,11 @@ export class Dispatcher {
 
   /** Stores a user's message and runs the bot's message handlers; resolves once all have finished. */
   sendMessage(botId: string, input: SendMessage): Promise<{ conversationId: string; userId: string; message: Message; replies: Message[] }> {
-    const runtime = this.runtimeOf(botId)
-    const conversationId = input.conversationId ?? runtime.ctx.ids('conv')
+    const conversationId = input.conversationId ?? this.runtimeOf(botId).ctx.ids('conv')
     return this.track(
       this.queues.run(queueKey(botId, conversationId), async () => {
+        // The code of the moment the message's turn comes: a reload meanwhile serves it.
+        const runtime = this.runtimeOf(botId)
         const { user, conversation, message } = await ingestMessage(runtime.ctx, {
           userId: input.userId,
           conversationId,
