@@ -69,6 +69,7 @@ describe('dispatch', () => {
     const t = await testBot('test/fixtures/order-bots/order')
     await assert.rejects(t.send('hi', { userId: 'bad\u0000id' }), { type: 'InvalidPayload', code: 400 })
     await assert.rejects(t.send('hi', { conversationId: 'x'.repeat(201) }), { type: 'InvalidPayload' })
+    await t.runtime.store.flush()
     assert.deepEqual(await t.runtime.store.db.keys().all(), [])
     await t.close()
   })

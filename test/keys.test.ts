@@ -161,7 +161,7 @@ for (const backend of backends) {
         .chain((prefix) => fc.tuple(fc.constant(prefix), fc.array(nearPrefix(prefix), { minLength: 1, maxLength: 12 })))
       await fc.assert(
         fc.asyncProperty(cases, async ([prefix, lists]) => {
-          await store.db.clear()
+          await store.clear()
           await store.batch(lists.map((segs) => ({ type: 'put' as const, key: key(...segs), value: '' })))
           const found = (await store.keys(childrenOf(...prefix))).map(decodeKey)
           const expected = lists.filter((segs) => segs.length > prefix.length && startsWith(segs, prefix))
@@ -301,7 +301,7 @@ for (const backend of backends) {
     test('whatever their ids, one bot never reads, lists or owns a key of the other', async () => {
       await fc.assert(
         fc.asyncProperty(botPair, dataset, async ([botA, botB], d) => {
-          await store.db.clear()
+          await store.clear()
           const a = testClient(store, { botId: botA, clock: new VirtualClock(Date.UTC(2026, 0, 1)) }).client
           const b = testClient(store, { botId: botB, clock: new VirtualClock(Date.UTC(2026, 0, 2)) }).client
 
@@ -341,7 +341,7 @@ for (const backend of backends) {
         .map(([head, c, tail]) => (head + c + tail).slice(0, 200))
       await fc.assert(
         fc.asyncProperty(botId, dataset, badId, async (bot, d, bad) => {
-          await store.db.clear()
+          await store.clear()
           const { client } = testClient(store, { botId: bot })
           await client.createUser({ id: d.userId })
           await client.createConversation({ id: d.conversationId })

@@ -81,7 +81,7 @@ export async function readPage<T>(
   const limit = request.limit ?? DEFAULT_LIMIT
   const token = request.nextToken === undefined ? undefined : decodeToken(call, request.nextToken, source.range)
   const after = token?.after
-  const walk = token && store.hasWalk(token.walk) ? token.walk : source.once ? undefined : store.openWalk()
+  const walk = token && store.hasWalk(token.walk) ? token.walk : source.once ? undefined : await store.openWalk()
   const items: T[] = []
   let lastItemKey: string | undefined
   let scanned = 0

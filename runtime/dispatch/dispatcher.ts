@@ -98,6 +98,8 @@ export class Dispatcher {
         const fields = { bot: botId, conversation: conversationId, message: message.id, user: user.id }
         const handlers = runtime.loaded.bot.handlersFor('message', message.type)
         await this.runHandlers(runtime, handlers, 'message_created', fields, replies, conversationId, { message, user, conversation, event })
+        // Answer only once the turn's writes are in LevelDB.
+        await this.options.store.flush()
         this.options.logger.info('message handled', { ...fields, handlers: handlers.length, replies: replies.length })
         return { conversationId, userId: user.id, message, replies }
       }),
@@ -121,6 +123,7 @@ export class Dispatcher {
       const failures = await this.runHandlers(runtime, handlers, event.type, fields, replies, event.conversationId, { event })
       const status = handlers.length === 0 ? 'ignored' : failures.length > 0 ? 'failed' : 'processed'
       const done = await setEventStatus(runtime.ctx, event.id, status, failures[0] ?? null)
+      await this.options.store.flush()
       this.options.logger.info('event handled', { ...fields, status, handlers: handlers.length })
       this.options.bus.emit('event', { botId, event: done })
       return { event: done, replies }
@@ -153,6 +156,7 @@ export class Dispatcher {
     const states = await takeExpiredStates(runtime.ctx, due)
     await Promise.all(states.map((state) => this.runStateExpired(botId, state)))
     await finishExpiries(runtime.ctx, states)
+    await this.options.store.flush()
   }
 
   /** Runs a scheduled event whose time has come. */

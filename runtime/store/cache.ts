@@ -62,6 +62,18 @@ export class ReadCache {
     }
   }
 
+  /** Forgets every value. */
+  clear(): void {
+    this.values.clear()
+    this.bytes = 0
+    for (const tokens of this.inflight.values()) for (const token of tokens) token.stale = true
+  }
+
+  /** Sees ops staged for writing: reads in flight of these keys will not fill (the store's overlay answers them). */
+  staged(ops: readonly { key: string }[]): void {
+    for (const op of ops) for (const token of this.inflight.get(op.key) ?? []) token.stale = true
+  }
+
   /** Drops these keys (after a write that failed: the store's state is not known for sure). */
   forget(ops: readonly { key: string }[]): void {
     for (const op of ops) {

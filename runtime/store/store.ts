@@ -21,6 +21,9 @@ export class DataFolderInUseError extends Error {
 /** Options of a range read; `walk` reads the snapshot of an open walk (see `openWalk`). */
 export type ScanOptions = { reverse?: boolean; limit?: number; after?: string; walk?: string }
 
+/** Staged ops past which a batch waits for them to be written (memory stays bounded). */
+export const MAX_STAGED_OPS = 10_000
+
 /** Walks (list paging) open at once; past it the least recently used one closes. */
 export const MAX_OPEN_WALKS = 256
 
@@ -33,6 +36,13 @@ export class Store {
   private readonly observers: ((ops: Op[]) => void)[] = []
   /** Recently read values; the store's own batches keep it true (one process owns the folder). */
   private readonly cache = new ReadCache()
+  /** Batches staged and not yet written, in order; `overlay` holds the latest staged op of each key. */
+  private staged: Op[] = []
+  private readonly overlay = new Map<string, Op>()
+  private flushing: Promise<void> | undefined
+  private flushScheduled = false
+  /** A flush that failed: its writes are lost, so every later write and flush reports it. */
+  private flushError: Error | undefined
   /** Snapshots of paged walks, least recently used first. */
   private readonly walks = new Map<string, AbstractSnapshot>()
   private walkCount = 0
@@ -63,10 +73,25 @@ export class Store {
     return (await this.getMany([key]))[0]
   }
 
-  /** Reads values in one round trip (for those not in the read cache). */
-  getMany(keys: string[]): Promise<(string | undefined)[]> {
-    if (keys.length === 0) return Promise.resolve([])
-    return this.cache.read(keys, (missing) => this.db.getMany(missing))
+  /** Reads values: staged writes first, then the read cache, then LevelDB in one round trip. */
+  async getMany(keys: string[]): Promise<(string | undefined)[]> {
+    if (keys.length === 0) return []
+    const out: (string | undefined)[] = new Array(keys.length)
+    const rest: string[] = []
+    const at: number[] = []
+    keys.forEach((key, i) => {
+      const op = this.overlay.get(key)
+      if (op) out[i] = op.type === 'put' ? op.value : undefined
+      else {
+        rest.push(key)
+        at.push(i)
+      }
+    })
+    if (rest.length > 0) {
+      const values = await this.cache.read(rest, (missing) => this.db.getMany(missing))
+      rest.forEach((_, j) => (out[at[j]!] = values[j]))
+    }
+    return out
   }
 
   async getJson<T>(key: string): Promise<T | undefined> {
@@ -79,17 +104,59 @@ export class Store {
     return raws.map((raw) => (raw === undefined ? undefined : (JSON.parse(raw) as T)))
   }
 
-  /** Applies every op at once, or none; then the read cache and the observers see the ops. */
+  /**
+   * Stages ops that must apply together: every read sees them at once, and they reach LevelDB with the
+   * other batches staged in the same turn of the event loop, in one LevelDB batch (group commit), so a
+   * crash keeps all of them or none. `flush()` waits until they are written; the dispatcher flushes
+   * before a message's handling is answered, and the store before it closes.
+   */
   async batch(ops: Op[]): Promise<void> {
     if (ops.length === 0) return
-    try {
-      await this.db.batch(ops)
-    } catch (error) {
-      this.cache.forget(ops)
-      throw error
+    if (this.flushError) throw this.flushError
+    for (const op of ops) {
+      this.staged.push(op)
+      this.overlay.set(op.key, op)
     }
-    this.cache.written(ops)
+    this.cache.staged(ops)
     for (const observer of this.observers) observer(ops)
+    if (this.staged.length >= MAX_STAGED_OPS) await this.flush()
+    else if (!this.flushScheduled) {
+      this.flushScheduled = true
+      setImmediate(() => {
+        this.flushScheduled = false
+        this.flush().catch(() => undefined) // kept in flushError: the next batch or flush raises it
+      })
+    }
+  }
+
+  /** Deletes everything (tests between runs): staged writes, the read cache and the database. */
+  async clear(): Promise<void> {
+    await this.flush()
+    this.cache.clear()
+    await this.db.clear()
+  }
+
+  /** Writes everything staged so far; resolves once it is in LevelDB. */
+  async flush(): Promise<void> {
+    while (this.flushing) await this.flushing
+    if (this.flushError) throw this.flushError
+    if (this.staged.length === 0) return
+    const ops = this.staged
+    this.staged = []
+    this.flushing = (async () => {
+      try {
+        await this.db.batch(ops)
+        this.cache.written(ops)
+      } catch (error) {
+        this.cache.forget(ops)
+        this.flushError = error as Error
+        throw error
+      } finally {
+        for (const op of ops) if (this.overlay.get(op.key) === op) this.overlay.delete(op.key)
+        this.flushing = undefined
+      }
+    })()
+    await this.flushing
   }
 
   /** Calls `observer` with the ops of every batch once it is written (the time keeper watches its indexes). */
@@ -100,11 +167,13 @@ export class Store {
 
   /** Keys in `range`, in key order (or reversed), starting strictly after `after` when given. */
   async keys(range: Range, options: ScanOptions = {}): Promise<string[]> {
+    await this.flush()
     return this.collect(range, options, false) as Promise<string[]>
   }
 
   /** Key/value pairs in `range`. */
   async entries(range: Range, options: ScanOptions = {}): Promise<[string, string][]> {
+    await this.flush()
     return this.collect(range, options, true) as Promise<[string, string][]>
   }
 
@@ -115,6 +184,8 @@ export class Store {
    * range (`npm run bench`, list-page).
    */
   async *iterateKeys(range: Range, options: ScanOptions & { first?: number } = {}): AsyncGenerator<string> {
+    // Ranges are read from LevelDB: staged writes go there first.
+    await this.flush()
     const iterator = this.db.keys(this.bounds(range, options))
     try {
       for (let size = Math.max(1, options.first ?? 16); ; size = Math.min(size * 2, 1000)) {
@@ -136,7 +207,8 @@ export class Store {
    * Opens a walk: a snapshot of the whole database that the pages of one list read their index from,
    * so that a walk sees each record that existed throughout exactly once, whatever is written meanwhile.
    */
-  openWalk(): string {
+  async openWalk(): Promise<string> {
+    await this.flush()
     const id = (++this.walkCount).toString(36)
     this.walks.set(id, this.db.snapshot())
     while (this.walks.size > MAX_OPEN_WALKS) this.closeWalk(this.walks.keys().next().value!)
@@ -160,6 +232,7 @@ export class Store {
   }
 
   async close(): Promise<void> {
+    await this.flush()
     for (const id of [...this.walks.keys()]) this.closeWalk(id)
     await this.db.close()
   }

@@ -11,5 +11,6 @@ export function testClient(store: Store, options: { botId?: string; states?: Rec
 
 /** Every key and value in the store, for tests that look for leftovers. */
 export async function dump(store: Store): Promise<[string, string][]> {
+  await store.flush()
   return store.db.iterator().all()
 }
