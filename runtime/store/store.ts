@@ -29,7 +29,8 @@ export const MAX_OPEN_WALKS = 256
 
 /**
  * The only code that touches LevelDB. Everything is strings: keys come from keys.ts, values are JSON.
- * Writes that must be atomic go through `batch`; read-check-write sequences run under `lock`.
+ * Writes that must be atomic go through `batch` (staged, then group-committed); read-check-write sequences
+ * run under `hold` (keyed read-write locks).
  */
 export class Store {
   private readonly locks = new Locks()
