@@ -94,7 +94,8 @@ describe('REPL commands', () => {
   it('.state shows the states of this conversation, of an owner, and one state', async () => {
     const out = await inProcess(['hi', 'ho', '.state', '.state bot echo', '.conv c9', 'x', '.state conversation c9 counter', '.state nope x'])
     assert.match(out[2]!, /^conversation repl-[0-9a-f]{8} counter = \{"count":2\}$/)
-    assert.deepEqual(out.slice(3), ['conversation c9', 'echo> #1 x', 'conversation c9 counter = {"count":1}', 'error: TYPE is one of conversation, user, bot, workflow'])
+    assert.equal(out[3], '(no states)', 'the echo bot keeps no bot state')
+    assert.deepEqual(out.slice(4), ['conversation c9', 'echo> #1 x', 'conversation c9 counter = {"count":1}', 'error: TYPE is one of conversation, user, bot, workflow'])
   })
 
   it('.event sends an event and says how it ended', async () => {
@@ -114,6 +115,11 @@ describe('REPL commands', () => {
   it('.clock refuses to move the real clock, and unknown commands say so', async () => {
     const out = await inProcess(['.clock +1h', '.frobnicate'], { virtual: false })
     assert.deepEqual(out, ['error: the clock moves only with --virtual-clock', 'error: unknown command .frobnicate; see .help'])
+  })
+
+  it('.state, .convs and .users say so when there is nothing to show', async () => {
+    const out = await inProcess(['.state', '.convs', '.users'])
+    assert.deepEqual(out, ['(no states)', '(no conversations)', '(no users)'])
   })
 
   it('.exit stops reading', async () => {

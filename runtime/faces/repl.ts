@@ -119,11 +119,14 @@ export const commands: Command[] = [
             ['user', ctx.session.userId],
             ['bot', ctx.session.botId!],
           ]
+      let shown = 0
       for (const [ownerType, ownerId] of owners) {
         const states = await client.listStates({ type: ownerType, id: ownerId, limit: 100 }).then((r) => r.states, () => [])
         for (const state of states)
           ctx.print(`${ownerType} ${ownerId} ${state.name} = ${json(state.payload)}${state.expiresAt ? ` (expires ${state.expiresAt})` : ''}`)
+        shown += states.length
       }
+      if (shown === 0) ctx.print('(no states)')
     },
   },
   {
@@ -133,6 +136,7 @@ export const commands: Command[] = [
     run: async (ctx) => {
       const { conversations } = await ctx.runtime.dispatcher.clientOf(requireBot(ctx)).listConversations({ limit: 100 })
       for (const c of conversations) ctx.print(`${c.id === ctx.session.conversationId ? '*' : ' '} ${c.id} ${json(c.tags)}`)
+      if (conversations.length === 0) ctx.print('(no conversations)')
     },
   },
   {
@@ -142,6 +146,7 @@ export const commands: Command[] = [
     run: async (ctx) => {
       const { users } = await ctx.runtime.dispatcher.clientOf(requireBot(ctx)).listUsers({ limit: 100 })
       for (const u of users) ctx.print(`${u.id === ctx.session.userId ? '*' : ' '} ${u.id}${u.name ? ' ' + u.name : ''} ${json(u.tags)}`)
+      if (users.length === 0) ctx.print('(no users)')
     },
   },
   {
