@@ -1,5 +1,5 @@
 import { join } from 'node:path'
-import { BotLoadError, findBotFolders, loadBot, loadBots, type BotFolder } from './bots/loader.ts'
+import { BotLoadError, findBotFolders, loadBot, loadBots, type BotFolder, type LoadedBot } from './bots/loader.ts'
 import { watchBots } from './bots/watch.ts'
 import { createBus, type Bus } from './dispatch/bus.ts'
 import { Dispatcher } from './dispatch/dispatcher.ts'
@@ -40,45 +40,44 @@ export async function startRuntime(options: { botsDir: string; folders?: BotFold
   const { store, clock, logger, botsDir } = options
   const bus = createBus()
   const dispatcher = new Dispatcher({ store, clock, bus, logger })
-  const { bots, failures } = await loadBots(options.folders ?? (await findBotFolders(botsDir)), clock)
-  for (const loaded of bots) {
+  const keeper = new TimeKeeper({ store, clock, logger, work: dispatcher })
+  /** Puts a loaded bot to work: its code, its schedules (replaced, not doubled), one warning for what is ignored. */
+  const install = (loaded: LoadedBot, verb: string) => {
     dispatcher.setBot(loaded)
+    keeper.setSchedules(loaded.id, loaded.definition?.recurringEvents ?? {})
     if (loaded.ignored.length > 0)
       logger.warn('definition parts that localbot does not run are ignored', { bot: loaded.id, parts: loaded.ignored })
-    logger.info('bot loaded', { bot: loaded.id, handlers: loaded.bot.registrations.length })
+    logger.info(`bot ${verb}`, { bot: loaded.id, handlers: loaded.bot.registrations.length })
   }
-  const keeper = new TimeKeeper({ store, clock, logger, work: dispatcher })
+  const reportFailure = (message: string, failure: BotLoadError) =>
+    logger.error(message, {
+      bot: failure.botId,
+      file: failure.file,
+      line: failure.line,
+      column: failure.column,
+      error: (failure.cause as Error)?.message ?? String(failure.cause),
+    })
+
+  const { bots, failures } = await loadBots(options.folders ?? (await findBotFolders(botsDir)), clock)
+  for (const loaded of bots) install(loaded, 'loaded')
+  for (const failure of failures) reportFailure('bot failed to load', failure)
   await keeper.start()
-  for (const loaded of bots) {
-    keeper.setSchedules(loaded.id, loaded.definition?.recurringEvents ?? {})
-    await dispatcher.replayUnfinished(loaded.id)
-  }
+  for (const loaded of bots) await dispatcher.replayUnfinished(loaded.id)
   if (!(clock instanceof VirtualClock)) keeper.startTicking()
   // Expired while stopped: fire now, before anything else is served.
   await (clock instanceof VirtualClock ? keeper.advance(clock, 0) : keeper.tick())
-  for (const failure of failures) logger.error('bot failed to load', { bot: failure.botId, file: failure.file, error: (failure.cause as Error)?.message ?? String(failure.cause) })
   let closing: Promise<void> | undefined
   let unwatch: (() => void) | undefined
   const reload = async (botId: string) => {
     const folder = options.folders?.find((f) => f.id === botId) ?? { id: botId, dir: join(botsDir, botId) }
-    let loaded
     try {
-      loaded = await loadBot(folder, clock)
+      install(await loadBot(folder, clock), 'reloaded')
+      return undefined
     } catch (error) {
       const failure = error instanceof BotLoadError ? error : new BotLoadError(botId, folder.dir, { cause: error })
-      logger.error('reload failed: the previous code keeps serving', {
-        bot: botId,
-        file: failure.file,
-        line: failure.line,
-        column: failure.column,
-        error: (failure.cause as Error)?.message ?? String(failure.cause),
-      })
+      reportFailure('reload failed: the previous code keeps serving', failure)
       return failure
     }
-    dispatcher.setBot(loaded)
-    keeper.setSchedules(loaded.id, loaded.definition?.recurringEvents ?? {})
-    logger.info('bot reloaded', { bot: botId, handlers: loaded.bot.registrations.length })
-    return undefined
   }
   return {
     store,

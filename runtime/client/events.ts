@@ -53,24 +53,26 @@ const listSchema = z.object({
 
 const idOnly = z.object({ id: idSchema })
 
-/** Every index entry of an event. */
-export function eventIndex(botId: string, event: Event): string[] {
+/** Every index entry of an event; a scheduled one also waits in the due index. */
+export function eventIndex(botId: string, event: Event & { dueAt?: number }): string[] {
   const at = Date.parse(event.createdAt)
   const keys = [layout.events.byTime(botId, at, event.id)]
   for (const field of layout.eventFilters) {
     const value = event[field]
     if (value !== undefined) keys.push(layout.events.byField(botId, field, value, at, event.id))
   }
+  if (event.status === 'scheduled' && event.dueAt !== undefined) keys.push(layout.events.due(event.dueAt, botId, event.id))
   return keys
+}
+
+/** The ops that store an event (new when `before` is undefined) and move its index entries. */
+function writeEventOps(botId: string, before: Event | undefined, after: Event): Op[] {
+  return [putJson(layout.events.record(botId, after.id), after), ...reindex(before ? eventIndex(botId, before) : [], eventIndex(botId, after))]
 }
 
 /** The ops that delete events with their index entries (and their place in the due index). */
 export function deleteEventsOps(botId: string, events: Event[]): Op[] {
-  return events.flatMap((e) => dels([layout.events.record(botId, e.id), ...eventIndex(botId, e), ...dueKeys(botId, e)]))
-}
-
-function dueKeys(botId: string, event: Event & { dueAt?: number }): string[] {
-  return event.status === 'scheduled' && event.dueAt !== undefined ? [layout.events.due(event.dueAt, botId, event.id)] : []
+  return events.flatMap((e) => dels([layout.events.record(botId, e.id), ...eventIndex(botId, e)]))
 }
 
 /** Loads the events named at the end of index keys. */
@@ -95,10 +97,7 @@ export async function setEventStatus(ctx: ClientContext, id: string, status: Eve
   return withLocks(ctx, [['e', id]], async () => {
     const before = await requireEvent(ctx, id)
     const after = { ...before, status, failureReason }
-    await ctx.store.batch([
-      putJson(layout.events.record(ctx.botId, id), after),
-      ...reindex([...eventIndex(ctx.botId, before), ...dueKeys(ctx.botId, before)], [...eventIndex(ctx.botId, after), ...dueKeys(ctx.botId, after)]),
-    ])
+    await ctx.store.batch(writeEventOps(ctx.botId, before, after))
     return publicEvent(after)
   })
 }
@@ -112,10 +111,7 @@ export async function releaseScheduledEvent(ctx: ClientContext, id: string, at: 
       return undefined
     }
     const after = { ...before, status: 'pending' as const }
-    await ctx.store.batch([
-      putJson(layout.events.record(ctx.botId, id), after),
-      ...reindex([...eventIndex(ctx.botId, before), ...dueKeys(ctx.botId, before)], [...eventIndex(ctx.botId, after), ...dueKeys(ctx.botId, after)]),
-    ])
+    await ctx.store.batch(writeEventOps(ctx.botId, before, after))
     return publicEvent(after)
   })
 }
@@ -152,10 +148,7 @@ export const eventCalls = {
         if (!Number.isFinite(dueAt) || dueAt < 0) throw new InvalidPayloadError('createEvent: schedule.dateTime: not a valid time')
         event.dueAt = dueAt
       }
-      await ctx.store.batch([
-        putJson(layout.events.record(ctx.botId, event.id), event),
-        ...reindex([], [...eventIndex(ctx.botId, event), ...dueKeys(ctx.botId, event)]),
-      ])
+      await ctx.store.batch(writeEventOps(ctx.botId, undefined, event))
       return { event: publicEvent(event) }
     })
   },

@@ -14,11 +14,9 @@ import {
   type LockTarget,
   type StateType,
 } from './common.ts'
-import { requireConversation } from './conversations.ts'
 import { InvalidPayloadError, ResourceNotFoundError } from './errors.ts'
 import { dels, putJson } from './indexing.ts'
 import { lastSegment, readPage } from './paging.ts'
-import { requireUser } from './users.ts'
 
 /** A state, as Botpress's client returns it; `expiry` is in seconds here. */
 export type State = {
@@ -145,27 +143,27 @@ function checkPayload(call: string, ctx: ClientContext, a: Address, value: unkno
   return payload
 }
 
-async function requireOwner(ctx: ClientContext, a: { type: StateType; id: string }) {
-  if (a.type === 'conversation') await requireConversation(ctx, a.id)
-  else if (a.type === 'user') await requireUser(ctx, a.id)
+/** The record key of a state's owner when it has one (a conversation or a user); bot and workflow states have none. */
+function ownerKey(ctx: ClientContext, a: { type: StateType; id: string }): string | undefined {
+  if (a.type === 'conversation') return layout.conversations.record(ctx.botId, a.id)
+  if (a.type === 'user') return layout.users.record(ctx.botId, a.id)
+  return undefined
 }
 
-async function readLive(ctx: ClientContext, a: Address): Promise<{ stored?: State; live?: State }> {
-  const stored = await ctx.store.getJson<State>(recordKey(ctx, a))
-  return { stored, live: stored && isLive(stored, ctx.clock.now()) ? stored : undefined }
+/** Raises ResourceNotFound, as requireConversation and requireUser do, when a state's owner is missing. */
+async function requireOwner(ctx: ClientContext, a: { type: StateType; id: string }) {
+  const key = ownerKey(ctx, a)
+  if (key !== undefined && (await ctx.store.get(key)) === undefined) throw new ResourceNotFoundError(`${a.type} ${JSON.stringify(a.id)} not found`)
 }
 
 /**
- * requireOwner and readLive in one read: a round trip to LevelDB costs more than the read itself
- * (`npm run bench`, state-write), so the owner's record and the state are fetched together.
+ * Reads a state and checks its owner in one read: a round trip to LevelDB costs more than the read itself
+ * (`npm run bench`, state-write). `live` is the state unless it has expired.
  */
-async function readOwned(ctx: ClientContext, a: Address): Promise<{ stored?: State; live?: State }> {
-  const ownerKey =
-    a.type === 'conversation' ? layout.conversations.record(ctx.botId, a.id) : a.type === 'user' ? layout.users.record(ctx.botId, a.id) : undefined
-  if (ownerKey === undefined) return readLive(ctx, a)
-  const [owner, json] = await ctx.store.getMany([ownerKey, recordKey(ctx, a)])
-  // The same error as requireConversation / requireUser.
-  if (owner === undefined) throw new ResourceNotFoundError(`${a.type} ${JSON.stringify(a.id)} not found`)
+async function readOwned(ctx: ClientContext, a: Address, checkOwner = true): Promise<{ stored?: State; live?: State }> {
+  const owner = checkOwner ? ownerKey(ctx, a) : undefined
+  const [json, ownerJson] = await ctx.store.getMany(owner === undefined ? [recordKey(ctx, a)] : [recordKey(ctx, a), owner])
+  if (owner !== undefined && ownerJson === undefined) throw new ResourceNotFoundError(`${a.type} ${JSON.stringify(a.id)} not found`)
   const stored = json === undefined ? undefined : (JSON.parse(json) as State)
   return { stored, live: stored && isLive(stored, ctx.clock.now()) ? stored : undefined }
 }
@@ -215,7 +213,7 @@ export const stateCalls = {
   /** Reads a live state, or raises ResourceNotFound (missing or expired). */
   async getState(ctx: ClientContext, raw: z.input<typeof addressSchema>) {
     const a = parseInput('getState', addressSchema, raw)
-    const { live } = await readLive(ctx, a)
+    const { live } = await readOwned(ctx, a, false)
     if (!live) throw notFound(a)
     return { state: live, meta: { cached: false } }
   },

@@ -102,16 +102,15 @@ const routes: Route[] = [
       await runtime.dispatcher.clientOf(params.botId!).getConversation({ id: params.id! })
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' })
       res.write(': stream of new messages\n\n')
-      const send = (kind: string) => ({ botId, message }: { botId: string; message: Message }) => {
-        if (botId === params.botId && message.conversationId === params.id) res.write(`event: ${kind}\ndata: ${JSON.stringify(message)}\n\n`)
+      // The user's messages and the bot's replies alike.
+      const onMessage = ({ botId, message }: { botId: string; message: Message }) => {
+        if (botId === params.botId && message.conversationId === params.id) res.write(`event: message\ndata: ${JSON.stringify(message)}\n\n`)
       }
-      const onReply = send('message')
-      const onIncoming = send('message')
-      runtime.bus.on('reply', onReply)
-      runtime.bus.on('incoming', onIncoming)
+      runtime.bus.on('reply', onMessage)
+      runtime.bus.on('incoming', onMessage)
       req.on('close', () => {
-        runtime.bus.off('reply', onReply)
-        runtime.bus.off('incoming', onIncoming)
+        runtime.bus.off('reply', onMessage)
+        runtime.bus.off('incoming', onMessage)
       })
       return STREAMING
     },

@@ -19,7 +19,7 @@ export class DataFolderInUseError extends Error {
 }
 
 /** Options of a range read; `walk` reads the snapshot of an open walk (see `openWalk`). */
-export type ScanOptions = { reverse?: boolean; limit?: number; after?: string; walk?: string }
+export type ScanOptions = { reverse?: boolean; after?: string; walk?: string }
 
 /** Staged ops past which a batch waits for them to be written (memory stays bounded). */
 export const MAX_STAGED_OPS = 10_000
@@ -166,16 +166,16 @@ export class Store {
     return () => void this.observers.splice(this.observers.indexOf(observer) >>> 0, 1)
   }
 
-  /** Keys in `range`, in key order (or reversed), starting strictly after `after` when given. */
-  async keys(range: Range, options: ScanOptions = {}): Promise<string[]> {
+  /** Every key in `range`, in key order. */
+  async keys(range: Range): Promise<string[]> {
     await this.flush()
-    return this.collect(range, options, false) as Promise<string[]>
+    return this.db.keys(this.bounds(range, {})).all()
   }
 
   /** Key/value pairs in `range`. */
-  async entries(range: Range, options: ScanOptions = {}): Promise<[string, string][]> {
+  async entries(range: Range): Promise<[string, string][]> {
     await this.flush()
-    return this.collect(range, options, true) as Promise<[string, string][]>
+    return this.db.iterator(this.bounds(range, {})).all()
   }
 
   /**
@@ -238,13 +238,8 @@ export class Store {
     await this.db.close()
   }
 
-  private bounds(range: Range, { reverse = false, limit, after, walk }: ScanOptions) {
-    const bounds: { gt?: string; gte?: string; lt?: string; lte?: string; reverse: boolean; limit?: number; snapshot?: AbstractSnapshot } = {
-      gt: range.gt,
-      lt: range.lt,
-      reverse,
-    }
-    if (limit !== undefined) bounds.limit = limit
+  private bounds(range: Range, { reverse = false, after, walk }: ScanOptions) {
+    const bounds: { gt?: string; lt?: string; reverse: boolean; snapshot?: AbstractSnapshot } = { gt: range.gt, lt: range.lt, reverse }
     const snapshot = walk === undefined ? undefined : this.walks.get(walk)
     if (snapshot) bounds.snapshot = snapshot
     if (after !== undefined && inRange(after, range)) {
@@ -252,11 +247,5 @@ export class Store {
       else bounds.gt = after
     }
     return bounds
-  }
-
-  private async collect(range: Range, options: ScanOptions, withValues: boolean) {
-    const bounds = this.bounds(range, options)
-    if (withValues) return this.db.iterator(bounds).all()
-    return this.db.keys(bounds).all()
   }
 }
