@@ -13,6 +13,10 @@ export type Flags = {
   bot?: string
   virtualClock: boolean
   watch: boolean
+  /** Seconds a handler may run before it is logged as failed and its conversation moves on. */
+  handlerTimeout: number
+  /** Sync every group of writes to disk before anyone is answered. */
+  fsync: boolean
 }
 
 const schema = z.object({
@@ -27,6 +31,8 @@ const schema = z.object({
   bot: z.string().min(1).optional(),
   'virtual-clock': z.boolean().default(false),
   'no-watch': z.boolean().default(false),
+  'handler-timeout': z.coerce.number().positive().max(24 * 3600).default(60),
+  fsync: z.boolean().default(false),
 })
 
 const loopback = new Set(['127.0.0.1', 'localhost', '::1'])
@@ -48,6 +54,8 @@ export function parseFlags(argv: string[]): Flags {
       bot: { type: 'string' },
       'virtual-clock': { type: 'boolean' },
       'no-watch': { type: 'boolean' },
+      'handler-timeout': { type: 'string' },
+      fsync: { type: 'boolean' },
     },
   })
   const result = schema.safeParse(values)
@@ -69,5 +77,7 @@ export function parseFlags(argv: string[]): Flags {
     bot: v.bot,
     virtualClock: v['virtual-clock'],
     watch: !v['no-watch'],
+    handlerTimeout: v['handler-timeout'],
+    fsync: v.fsync,
   }
 }

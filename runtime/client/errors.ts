@@ -12,6 +12,7 @@ export const errorTypes = {
   AlreadyExists: { code: 409, description: 'a record with that id exists already' },
   PayloadTooLarge: { code: 413, description: 'a state or message payload over 128 KiB, an HTTP body over 1 MiB' },
   Internal: { code: 500, description: 'a bug in localbot' },
+  Unavailable: { code: 503, description: 'the disk is full or the process is out of file descriptors: nothing was written, retry later (Retry-After)' },
 } as const
 
 /** The name of an error type, e.g. `ResourceNotFound`. */
@@ -58,6 +59,8 @@ export const UnauthorizedError = errorClass('Unauthorized')
 export const MethodNotFoundError = errorClass('MethodNotFound')
 /** A bug in localbot. */
 export const InternalError = errorClass('Internal')
+/** The store cannot write for now (disk full, out of file descriptors); it recovers by itself. */
+export const UnavailableError = errorClass('Unavailable')
 
 /** Whether `value` is an error raised by the client. */
 export function isApiError(value: unknown): value is ApiError {
