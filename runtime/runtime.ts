@@ -3,6 +3,7 @@ import { BotLoadError, findBotFolders, loadBot, loadBots, type BotFolder, type L
 import { watchBots } from './bots/watch.ts'
 import { createBus, type Bus } from './dispatch/bus.ts'
 import { Dispatcher } from './dispatch/dispatcher.ts'
+import { Supervisor } from './host/supervisor.ts'
 import type { Logger } from './log.ts'
 import type { Store } from './store/store.ts'
 import { VirtualClock, type Clock } from './time/clock.ts'
@@ -22,6 +23,11 @@ export type Runtime = {
   /** Bots that failed to load at start. */
   failures: BotLoadError[]
   /**
+   * Resolves once the work a stop interrupted has been replayed (and, on the real clock, what expired
+   * while stopped has been started). Faces serve meanwhile.
+   */
+  ready: Promise<void>
+  /**
    * Loads a bot's folder again: the next message runs the new code, messages in flight finish on the old,
    * data and pending expiries stay. A bot that fails to load keeps its previous code; the error is returned.
    */
@@ -36,18 +42,30 @@ export type Runtime = {
  * Loads every bot of `botsDir` (or only `folders`) over `store`; a bot that fails to load is logged
  * with its file, and the others run.
  */
-export async function startRuntime(options: { botsDir: string; folders?: BotFolder[]; store: Store; clock: Clock; logger: Logger }): Promise<Runtime> {
+export async function startRuntime(options: {
+  botsDir: string
+  folders?: BotFolder[]
+  store: Store
+  clock: Clock
+  logger: Logger
+  /** Each handler's time limit (default 60 s, as Botpress Cloud). */
+  handlerTimeoutMs?: number
+  /** Records whose handlers spun at the last run: marked failed at replay instead of run again. */
+  spun?: Set<string>
+}): Promise<Runtime> {
   const { store, clock, logger, botsDir } = options
   const bus = createBus()
-  const dispatcher = new Dispatcher({ store, clock, bus, logger })
+  const dispatcher = new Dispatcher({ store, clock, bus, logger, supervisor: new Supervisor(options.handlerTimeoutMs) })
   const keeper = new TimeKeeper({ store, clock, logger, work: dispatcher })
   /** Puts a loaded bot to work: its code, its schedules (replaced, not doubled), one warning for what is ignored. */
   const install = (loaded: LoadedBot, verb: string) => {
+    const arrived = !dispatcher.has(loaded.id)
     dispatcher.setBot(loaded)
     keeper.setSchedules(loaded.id, loaded.definition?.recurringEvents ?? {})
     if (loaded.ignored.length > 0)
       logger.warn('definition parts that localbot does not run are ignored', { bot: loaded.id, parts: loaded.ignored })
     logger.info(`bot ${verb}`, { bot: loaded.id, handlers: loaded.bot.registrations.length })
+    return arrived
   }
   const reportFailure = (message: string, failure: BotLoadError) =>
     logger.error(message, {
@@ -62,16 +80,24 @@ export async function startRuntime(options: { botsDir: string; folders?: BotFold
   for (const loaded of bots) install(loaded, 'loaded')
   for (const failure of failures) reportFailure('bot failed to load', failure)
   await keeper.start()
-  for (const loaded of bots) await dispatcher.replayUnfinished(loaded.id)
   if (!(clock instanceof VirtualClock)) keeper.startTicking()
-  // Expired while stopped: fire now, before anything else is served.
-  await (clock instanceof VirtualClock ? keeper.advance(clock, 0) : keeper.tick())
+  // Expired while stopped, and interrupted by the stop: started now, in the background, within bounds.
+  const ready = (async () => {
+    await Promise.all(bots.map((loaded) => dispatcher.replayUnfinished(loaded.id, { skip: options.spun })))
+    await (clock instanceof VirtualClock ? keeper.advance(clock, 0) : keeper.tick())
+  })()
+  ready.catch((error) => logger.error('replay at start failed', { error: (error as Error).message }))
   let closing: Promise<void> | undefined
   let unwatch: (() => void) | undefined
   const reload = async (botId: string) => {
     const folder = options.folders?.find((f) => f.id === botId) ?? { id: botId, dir: join(botsDir, botId) }
     try {
-      install(await loadBot(folder, clock), 'reloaded')
+      const loaded = await loadBot(folder, clock)
+      if (install(loaded, 'reloaded')) {
+        // It failed at start: what it owed meanwhile runs now.
+        keeper.botArrived()
+        void dispatcher.replayUnfinished(botId, { skip: options.spun }).catch((error) => logger.error('replay failed', { bot: botId, error: (error as Error).message }))
+      }
       return undefined
     } catch (error) {
       const failure = error instanceof BotLoadError ? error : new BotLoadError(botId, folder.dir, { cause: error })
@@ -88,6 +114,7 @@ export async function startRuntime(options: { botsDir: string; folders?: BotFold
     logger,
     botsDir,
     failures,
+    ready,
     advanceClock: clock instanceof VirtualClock ? (seconds) => keeper.advance(clock, Math.round(seconds * 1000)) : undefined,
     reload,
     watch() {
@@ -97,6 +124,7 @@ export async function startRuntime(options: { botsDir: string; folders?: BotFold
     close() {
       closing ??= (async () => {
         unwatch?.()
+        await ready.catch(() => undefined)
         await keeper.stop()
         await dispatcher.idle()
         await store.close()

@@ -56,6 +56,7 @@ export async function testBot(botDir: string, options: { clock?: VirtualClock; l
     await runtime.close()
     throw failure
   }
+  await runtime.ready
   const client = runtime.dispatcher.clientOf(botId)
   return {
     botId,

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import fc from 'fast-check'
 import { z } from 'zod'
-import { isApiError, type Client, type StateDefinition } from '../runtime/client/index.ts'
+import { createClientContext, finishExpiries, isApiError, unfinishedExpiries, type Client, type StateDefinition } from '../runtime/client/index.ts'
 import { decodeKey, key } from '../runtime/store/keys.ts'
 import type { Store } from '../runtime/store/store.ts'
 import { VirtualClock } from '../runtime/time/clock.ts'
@@ -618,6 +618,10 @@ for (const backend of backends) {
             for (const id of [...model.users.keys()]) await deleteUser(model, real, id)
             for (const owner of OWNERS.filter((o) => o.type === 'bot' || o.type === 'workflow'))
               for (const name of NAMES) await client.deleteState({ ...owner, name })
+            // A bot or workflow state deleted after it expired owes its stateExpired handlers: once they ran (as
+            // the dispatcher would), nothing is left.
+            const ctx = createClientContext({ store, botId: BOT, clock })
+            await finishExpiries(ctx, await unfinishedExpiries(ctx))
             assert.deepEqual(await dump(store), [])
           } finally {
             await close()

@@ -113,10 +113,12 @@ describe('expiry across restarts', () => {
       await first.close()
       clock.advance(3600_000)
       const second = await start(dir, clock)
+      await second.ready
       assert.equal(await count(second), 1)
       await second.dispatcher.idle()
       await second.close()
       const third = await start(dir, clock)
+      await third.ready
       assert.equal(await count(third), 1, 'not again')
       await third.close()
     })
@@ -134,11 +136,13 @@ describe('expiry across restarts', () => {
       assert.ok(await takeExpiredState(ctx, { type: 'conversation', id: 'c', name: 'session' }, Date.parse(state.expiresAt!)))
       await first.close()
       const second = await start(dir, clock)
+      await second.ready
       assert.equal(await count(second), 1)
       const { messages } = await second.dispatcher.clientOf('timer').listMessages({ conversationId: 'c' })
       assert.equal(messages[0]!.payload.text, 'session ended')
       await second.close()
       const third = await start(dir, clock)
+      await third.ready
       assert.equal(await count(third), 1)
       await third.close()
     })

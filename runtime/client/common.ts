@@ -21,6 +21,11 @@ export type ClientContext = {
   ids: IdGenerator
   /** The definition's `states` map; undeclared names take any JSON object. */
   states: Record<string, StateDefinition>
+  /**
+   * Told of states that had expired (but the time keeper had not taken yet) when a write replaced or
+   * deleted them: they were moved aside in the same batch, and their stateExpired handlers are owed.
+   */
+  expired?: (states: import('./states.ts').State[]) => void
 }
 
 /** The largest payload of a state or message, in bytes of JSON. */

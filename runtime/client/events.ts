@@ -92,10 +92,18 @@ function publicEvent(event: Event & { dueAt?: number }): Event {
   return rest
 }
 
-/** Moves an event to a new status (dispatch marks events processed or failed). */
-export async function setEventStatus(ctx: ClientContext, id: string, status: EventStatus, failureReason: string | null = null) {
+/** The ops that store a new event. */
+export function newEventOps(ctx: ClientContext, event: Event): Op[] {
+  return writeEventOps(ctx.botId, undefined, event)
+}
+
+/**
+ * Moves an event to a new status (dispatch marks events processed or failed). `known` is the event as
+ * stored, when the caller holds it (its conversation's turn): it saves a read.
+ */
+export async function setEventStatus(ctx: ClientContext, id: string, status: EventStatus, failureReason: string | null = null, known?: Event) {
   return withLocks(ctx, [['e', id]], async () => {
-    const before = await requireEvent(ctx, id)
+    const before = known ?? (await requireEvent(ctx, id))
     const after = { ...before, status, failureReason }
     await ctx.store.batch(writeEventOps(ctx.botId, before, after))
     return publicEvent(after)

@@ -1,8 +1,9 @@
 import * as layout from '../store/layout.ts'
 import type { Op } from '../store/store.ts'
 import { z } from 'zod'
-import { idSchema, jsonPayload, parseInput, withLocks, type ClientContext } from './common.ts'
+import { idSchema, jsonPayload, nowIso, parseInput, withLocks, type ClientContext } from './common.ts'
 import { newConversation, writeConversationOps, type Conversation } from './conversations.ts'
+import { newEventOps, type Event } from './events.ts'
 import { newMessage, newMessageOps, type Message } from './messages.ts'
 import { membershipKeys } from './participants.ts'
 import { newUser, writeUserOps, type User } from './users.ts'
@@ -14,12 +15,14 @@ export type IncomingMessage = { userId: string; conversationId: string; type: st
 
 /**
  * Stores an incoming message in one batch: the user and the conversation when they are new (with those
- * ids), the user's participation, and the message. One read, one write, under the bot's write lock.
+ * ids), the user's participation, the message, and its `message_created` event, pending until the
+ * message's handlers have run: the record that makes a message stored before a crash handled at the next
+ * start (at least once). One read, one write, under the conversation's and the user's locks.
  */
 export async function ingestMessage(
   ctx: ClientContext,
   input: IncomingMessage,
-): Promise<{ user: User; conversation: Conversation; message: Message }> {
+): Promise<{ user: User; conversation: Conversation; message: Message; event: Event }> {
   const ids = parseInput('message', incomingSchema, input)
   const { payload } = jsonPayload('message', 'payload', input.payload)
   return withLocks(ctx, [['c', input.conversationId], ['u', input.userId]], async () => {
@@ -42,7 +45,20 @@ export async function ingestMessage(
     if (member === undefined) for (const key of membershipKeys(ctx, conversation, user.id)) ops.push({ type: 'put', key, value: '' })
     const message = newMessage(ctx, { ...ids, payload, direction: 'incoming' })
     ops.push(...newMessageOps(ctx, message))
+    // The message's own fields say where it is: the event's payload stays small.
+    const event: Event = {
+      id: ctx.ids('evt'),
+      createdAt: nowIso(ctx),
+      type: 'message_created',
+      payload: {},
+      conversationId: conversation.id,
+      userId: user.id,
+      messageId: message.id,
+      status: 'pending',
+      failureReason: null,
+    }
+    ops.push(...newEventOps(ctx, event))
     await ctx.store.batch(ops)
-    return { user, conversation, message }
+    return { user, conversation, message, event }
   })
 }

@@ -204,8 +204,21 @@ async function writeState(
   const newExpiry = expiryKey(ctx.botId, state)
   if (oldExpiry && oldExpiry !== newExpiry) ops.push({ type: 'del', key: oldExpiry })
   if (newExpiry) ops.push({ type: 'put', key: newExpiry, value: '' })
+  const owed = owedExpiry(ctx, stored, live)
+  if (owed) ops.push(owed)
   await ctx.store.batch(ops)
+  if (owed) ctx.expired?.([stored!])
   return state
+}
+
+/**
+ * A state that had expired but was not yet taken by the time keeper, now replaced or deleted by a write:
+ * the put that keeps it aside for its stateExpired handlers, as the keeper would have (else a session
+ * that should have ended would silently go on).
+ */
+function owedExpiry(ctx: ClientContext, stored: State | undefined, live: State | undefined): Op | undefined {
+  if (!stored || live || stored.expiresAt === undefined) return undefined
+  return putJson(layout.states.expired(ctx.botId, stored.type, stored.id, stored.name), stored)
 }
 
 /** State calls of the client. */
@@ -278,8 +291,11 @@ export const stateCalls = {
   async deleteState(ctx: ClientContext, raw: z.input<typeof addressSchema>) {
     const a = parseInput('deleteState', addressSchema, raw)
     return withLocks(ctx, [ownerLock(a)], async () => {
-      const { stored } = await readOwned(ctx, a)
-      if (stored) await ctx.store.batch(deleteStatesOps(ctx.botId, [stored]))
+      const { stored, live } = await readOwned(ctx, a)
+      if (!stored) return {}
+      const owed = owedExpiry(ctx, stored, live)
+      await ctx.store.batch(owed ? [...deleteStatesOps(ctx.botId, [stored]), owed] : deleteStatesOps(ctx.botId, [stored]))
+      if (owed) ctx.expired?.([stored])
       return {}
     })
   },

@@ -12,12 +12,15 @@ import {
   unfinishedExpiries,
   type Client,
   type ClientContext,
+  type Conversation,
   type Event,
   type DueExpiry,
   type Message,
   type State,
+  type User,
 } from '../client/index.ts'
 import type { LoadedBot } from '../bots/loader.ts'
+import { Supervisor, type HandlerCall } from '../host/supervisor.ts'
 import type { Logger } from '../log.ts'
 import type { Registration } from '../sdk/bot.ts'
 import type { BotLogger } from '../sdk/typed.ts'
@@ -31,27 +34,54 @@ export type SendMessage = { userId: string; conversationId?: string; type?: stri
 /** An event sent to a bot from outside. */
 export type SendEvent = { type: string; payload?: Record<string, unknown>; conversationId?: string; userId?: string }
 
-/** One bot as the dispatcher runs it: its code (replaced on reload) and its client context (kept). */
-type BotRuntime = { loaded: LoadedBot; ctx: ClientContext; client: Client }
+/**
+ * One bot as the dispatcher runs it: its code (replaced on reload), its client context (kept), the plain
+ * client over it, and the client faces and tests get (see `handlerClient`).
+ */
+type BotRuntime = { loaded: LoadedBot; ctx: ClientContext; plain: Client; client: Client }
+
+/** How a turn's handlers ended: the failures' messages, and whether one ran past its time limit. */
+type TurnOutcome = { failures: string[]; timedOut: boolean }
+
+/** What the replay of unfinished work leaves alone: records whose handlers spun at the last run. */
+export type ReplayOptions = { skip?: Set<string> }
+
+/** Pieces of replayed work of one bot run at once. */
+const REPLAY_CONCURRENCY = 16
+
+/** The record key the watchdog names for an event's handlers (messages included). */
+export const eventRecord = (eventId: string) => `event:${eventId}`
+/** The record key the watchdog names for an expired state's handlers. */
+export const expiryRecord = (state: Pick<State, 'type' | 'id' | 'name'>) => `expired:${state.type}:${state.id}:${state.name}`
 
 /**
  * Turns messages, events and expiries into handler calls. One conversation's work runs one piece at a
- * time in arrival order; different conversations run concurrently. A throwing handler is logged and the
- * next one runs.
+ * time in arrival order; different conversations run concurrently. Every handler call goes through the
+ * supervisor: a handler that throws is logged and the next one runs; one that runs past its time limit is
+ * logged and abandoned, its conversation moves on, and its record (the pending event, the expired state
+ * kept aside) stays so that it runs again at the next start.
  */
 export class Dispatcher {
   private readonly bots = new Map<string, BotRuntime>()
   private readonly queues = new Locks()
   private readonly inFlight = new Set<Promise<unknown>>()
+  readonly supervisor: Supervisor
 
-  constructor(private readonly options: { store: Store; clock: Clock; bus: Bus; logger: Logger }) {}
+  constructor(private readonly options: { store: Store; clock: Clock; bus: Bus; logger: Logger; supervisor?: Supervisor }) {
+    this.supervisor = options.supervisor ?? new Supervisor()
+  }
 
   /** Adds a bot, or replaces its code (a reload): its data and client context stay. */
   setBot(loaded: LoadedBot): void {
     const existing = this.bots.get(loaded.id)
     const ctx = createClientContext({ store: this.options.store, botId: loaded.id, clock: this.options.clock, states: loaded.states })
     if (existing) ctx.ids = existing.ctx.ids
-    this.bots.set(loaded.id, { loaded, ctx, client: clientOver(ctx) })
+    ctx.expired = (states) => void this.track(this.finishExpired(loaded.id, states))
+    const plain = clientOver(ctx)
+    const runtime: BotRuntime = { loaded, ctx, plain, client: plain }
+    runtime.client = this.handlerClient(runtime, [], undefined)
+    this.bots.set(loaded.id, runtime)
+    this.supervisor.setBotDir(loaded.id, loaded.dir)
   }
 
   /** The ids of the running bots. */
@@ -64,7 +94,7 @@ export class Dispatcher {
     return this.bots.get(botId)?.loaded
   }
 
-  /** A bot's plain client, for faces that read its data. */
+  /** A bot's client, for faces and tests: replies it creates are announced, events it creates run. */
   clientOf(botId: string): Client {
     return this.runtimeOf(botId).client
   }
@@ -76,40 +106,76 @@ export class Dispatcher {
       this.queues.run(queueKey(botId, conversationId), async () => {
         // The code of the moment the message's turn comes: a reload meanwhile serves it.
         const runtime = this.runtimeOf(botId)
-        const { user, conversation, message } = await ingestMessage(runtime.ctx, {
+        const { user, conversation, message, event } = await ingestMessage(runtime.ctx, {
           userId: input.userId,
           conversationId,
           type: input.type ?? 'text',
           payload: input.payload,
         })
         this.options.bus.emit('incoming', { botId, message })
-        const replies: Message[] = []
-        const event: Event = {
-          id: message.id.replace(/^msg_/, 'evt_'),
-          createdAt: message.createdAt,
-          type: 'message_created',
-          payload: { message, user, conversation },
-          conversationId,
-          userId: user.id,
-          messageId: message.id,
-          status: 'pending',
-          failureReason: null,
-        }
-        const fields = { bot: botId, conversation: conversationId, message: message.id, user: user.id }
-        const handlers = runtime.loaded.bot.handlersFor('message', message.type)
-        await this.runHandlers(runtime, handlers, 'message_created', fields, replies, conversationId, { message, user, conversation, event })
-        // Answer only once the turn's writes are in LevelDB.
-        await this.options.store.flush()
-        this.options.logger.info('message handled', { ...fields, handlers: handlers.length, replies: replies.length })
+        const replies = await this.handleMessage(runtime, event, { message, user, conversation })
         return { conversationId, userId: user.id, message, replies }
       }),
     )
   }
 
+  /** Runs the message handlers of a stored message whose `message_created` event is still pending (replay). */
+  private runStoredMessage(botId: string, event: Event): Promise<void> {
+    return this.track(
+      this.queues.run(queueKey(botId, event.conversationId!), async () => {
+        const runtime = this.runtimeOf(botId)
+        const client = runtime.client
+        try {
+          const [{ message }, { user }, { conversation }] = await Promise.all([
+            client.getMessage({ id: event.messageId! }),
+            client.getUser({ id: event.userId! }),
+            client.getConversation({ id: event.conversationId! }),
+          ])
+          await this.handleMessage(runtime, event, { message, user, conversation })
+        } catch (error) {
+          if (!(error instanceof ResourceNotFoundError)) throw error
+          // Deleted since: nothing left to handle.
+          await setEventStatus(runtime.ctx, event.id, 'ignored', (error as Error).message)
+        }
+      }),
+    )
+  }
+
+  /** Runs a message's handlers within its conversation's turn, then records how they ended; returns the replies. */
+  private async handleMessage(runtime: BotRuntime, event: Event, records: { message: Message; user: User; conversation: Conversation }): Promise<Message[]> {
+    const { message, user, conversation } = records
+    const botId = runtime.loaded.id
+    const replies: Message[] = []
+    const fields = { bot: botId, conversation: conversation.id, message: message.id, user: user.id }
+    const handlers = runtime.loaded.bot.handlersFor('message', message.type)
+    const handlerEvent = { ...event, payload: { message, user, conversation } }
+    const outcome = await this.runHandlers(runtime, handlers, { type: 'message_created', fields, record: eventRecord(event.id), replies, conversationId: conversation.id }, {
+      message,
+      user,
+      conversation,
+      event: handlerEvent,
+    })
+    await this.settleEvent(runtime, event, handlers.length, outcome)
+    // Answer only once the turn's writes are in LevelDB.
+    await this.options.store.flush()
+    this.options.logger.info('message handled', { ...fields, handlers: handlers.length, replies: replies.length })
+    return replies
+  }
+
+  /**
+   * Records how an event's handlers ended: processed, failed (the first failure as its reason), ignored
+   * (no handler); a handler past its time limit leaves it pending, to run again at the next start.
+   */
+  private async settleEvent(runtime: BotRuntime, event: Event, handlers: number, outcome: TurnOutcome): Promise<Event> {
+    if (outcome.timedOut) return event
+    const status = handlers === 0 ? 'ignored' : outcome.failures.length > 0 ? 'failed' : 'processed'
+    return setEventStatus(runtime.ctx, event.id, status, outcome.failures[0] ?? null, event)
+  }
+
   /** Stores an event and runs the bot's event handlers; resolves with the event (status processed/failed/ignored) and the replies. */
   async sendEvent(botId: string, input: SendEvent): Promise<{ event: Event; replies: Message[] }> {
     const runtime = this.runtimeOf(botId)
-    const { event } = await runtime.client.createEvent({ ...input, payload: input.payload ?? {} })
+    const { event } = await runtime.plain.createEvent({ ...input, payload: input.payload ?? {} })
     return this.runEvent(botId, event)
   }
 
@@ -120,11 +186,10 @@ export class Dispatcher {
       const replies: Message[] = []
       const handlers = runtime.loaded.bot.handlersFor('event', event.type)
       const fields = { bot: botId, event: event.id, type: event.type, conversation: event.conversationId }
-      const failures = await this.runHandlers(runtime, handlers, event.type, fields, replies, event.conversationId, { event })
-      const status = handlers.length === 0 ? 'ignored' : failures.length > 0 ? 'failed' : 'processed'
-      const done = await setEventStatus(runtime.ctx, event.id, status, failures[0] ?? null)
+      const outcome = await this.runHandlers(runtime, handlers, { type: event.type, fields, record: eventRecord(event.id), replies, conversationId: event.conversationId }, { event })
+      const done = await this.settleEvent(runtime, event, handlers.length, outcome)
       await this.options.store.flush()
-      this.options.logger.info('event handled', { ...fields, status, handlers: handlers.length })
+      this.options.logger.info('event handled', { ...fields, status: done.status, handlers: handlers.length })
       this.options.bus.emit('event', { botId, event: done })
       return { event: done, replies }
     }
@@ -132,8 +197,8 @@ export class Dispatcher {
     return this.track(this.queues.run(key, work))
   }
 
-  /** Runs the bot's stateExpired handlers for a state that has expired (and is already deleted). */
-  runStateExpired(botId: string, state: State): Promise<void> {
+  /** Runs the bot's stateExpired handlers for a state that has expired (and is already deleted); false if one timed out. */
+  runStateExpired(botId: string, state: State): Promise<boolean> {
     const runtime = this.runtimeOf(botId)
     const key = state.type === 'conversation' ? queueKey(botId, state.id) : `${botId}\u0000state:${state.type}:${state.id}`
     return this.track(
@@ -141,21 +206,32 @@ export class Dispatcher {
         const handlers = runtime.loaded.bot.handlersFor('stateExpired', state.name)
         const fields = { bot: botId, state: state.name, type: state.type, id: state.id }
         const conversationId = state.type === 'conversation' ? state.id : undefined
-        await this.runHandlers(runtime, handlers, 'state_expired', fields, [], conversationId, { state })
+        const outcome = await this.runHandlers(runtime, handlers, { type: 'state_expired', fields, record: expiryRecord(state), replies: [], conversationId }, { state })
         this.options.bus.emit('stateExpired', { botId, state })
+        return !outcome.timedOut
       }),
     )
   }
 
   /**
    * Expires states whose time has come: deletes them (keeping them aside) in one batch, runs the bot's
-   * stateExpired handlers, then forgets them. A crash in between replays the handlers at the next start.
+   * stateExpired handlers, then forgets those whose handlers finished. A crash in between, or a handler
+   * past its time limit, replays the handlers at the next start.
    */
   async expire(botId: string, due: DueExpiry[]): Promise<void> {
     const runtime = this.runtimeOf(botId)
     const states = await takeExpiredStates(runtime.ctx, due)
-    await Promise.all(states.map((state) => this.runStateExpired(botId, state)))
-    await finishExpiries(runtime.ctx, states)
+    await this.finishExpired(botId, states)
+  }
+
+  /** Runs the handlers of states already kept aside as expired, and forgets each once its handlers finished. */
+  private async finishExpired(botId: string, states: State[]): Promise<void> {
+    const runtime = this.runtimeOf(botId)
+    const finished = await Promise.all(states.map((state) => this.runStateExpired(botId, state)))
+    await finishExpiries(
+      runtime.ctx,
+      states.filter((_, i) => finished[i]),
+    )
     await this.options.store.flush()
   }
 
@@ -175,16 +251,44 @@ export class Dispatcher {
     return this.bots.has(botId)
   }
 
-  /** Runs what a stop interrupted: stateExpired handlers of states already deleted, and pending events. */
-  async replayUnfinished(botId: string): Promise<void> {
+  /**
+   * Runs what a stop interrupted: stateExpired handlers of states already deleted, and pending events
+   * (messages stored whose handlers had not finished included), REPLAY_CONCURRENCY at a time, each
+   * recorded as finished as soon as it is. Records named in `skip` spun at the last run: they are marked
+   * failed instead of run again.
+   */
+  async replayUnfinished(botId: string, options: ReplayOptions = {}): Promise<void> {
     const runtime = this.runtimeOf(botId)
-    const unfinished = await unfinishedExpiries(runtime.ctx)
-    for (const state of unfinished) await this.runStateExpired(botId, state)
-    await finishExpiries(runtime.ctx, unfinished)
-    for (const event of await pendingEvents(runtime.ctx)) await this.runEvent(botId, event)
+    const skip = options.skip ?? new Set()
+    const spun = 'it blocked the event loop past the handler time limit at the last run (the watchdog ended the process)'
+    const work: (() => Promise<unknown>)[] = []
+    for (const state of await unfinishedExpiries(runtime.ctx)) {
+      if (skip.has(expiryRecord(state))) {
+        this.options.logger.error('stateExpired handlers not run again', { bot: botId, state: state.name, type: state.type, id: state.id, reason: spun })
+        work.push(() => finishExpiries(runtime.ctx, [state]))
+      } else work.push(() => this.finishExpired(botId, [state]))
+    }
+    for (const event of await pendingEvents(runtime.ctx)) {
+      if (skip.has(eventRecord(event.id))) {
+        this.options.logger.error('handlers not run again', { bot: botId, event: event.id, type: event.type, reason: spun })
+        work.push(() => setEventStatus(runtime.ctx, event.id, 'failed', spun))
+      } else if (event.type === 'message_created' && event.messageId !== undefined && event.conversationId !== undefined)
+        work.push(() => this.runStoredMessage(botId, event))
+      else work.push(() => this.runEvent(botId, event))
+    }
+    if (work.length > 0) this.options.logger.info('replaying work a stop interrupted', { bot: botId, pieces: work.length })
+    let next = 0
+    const lane = async () => {
+      while (next < work.length) {
+        const piece = work[next++]!
+        await piece().catch((error) => this.options.logger.error('replay failed', { bot: botId, error: (error as Error).message }))
+      }
+    }
+    await Promise.all(Array.from({ length: Math.min(REPLAY_CONCURRENCY, work.length) }, lane))
+    await this.options.store.flush()
   }
 
-  /** Resolves once no handler is running or queued. */
+  /** Resolves once no handler is running or queued (handlers past their time limit are not waited for). */
   async idle(): Promise<void> {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight])
   }
@@ -202,30 +306,36 @@ export class Dispatcher {
     return work
   }
 
-  /** Runs handlers one after another; returns the failure messages. */
+  /**
+   * Runs handlers one after another under the supervisor. A failure is logged and the next handler runs;
+   * a handler past its time limit is logged and the turn ends there (its record stays for the replay).
+   */
   private async runHandlers(
     runtime: BotRuntime,
     handlers: Registration[],
-    type: string,
-    fields: Record<string, unknown>,
-    replies: Message[],
-    conversationId: string | undefined,
+    turn: { type: string; fields: Record<string, unknown>; record: string; replies: Message[]; conversationId: string | undefined },
     props: Record<string, unknown>,
-  ): Promise<string[]> {
-    const failures: string[] = []
-    const client = this.handlerClient(runtime, replies, conversationId)
-    const ctx = { botId: runtime.loaded.id, type, operation: 'event_received' as const, configuration: { payload: '{}' } }
+  ): Promise<TurnOutcome> {
+    const outcome: TurnOutcome = { failures: [], timedOut: false }
+    if (handlers.length === 0) return outcome
+    const client = this.handlerClient(runtime, turn.replies, turn.conversationId)
+    const ctx = { botId: runtime.loaded.id, type: turn.type, operation: 'event_received' as const, configuration: { payload: '{}' } }
     for (const registration of handlers) {
-      const logger = this.options.logger.child({ ...fields, handler: registration.label })
-      try {
-        await registration.handler({ client, ctx, logger: botLogger(logger), ...props })
-      } catch (error) {
+      const logger = this.options.logger.child({ ...turn.fields, handler: registration.label })
+      const call: HandlerCall = { bot: runtime.loaded.id, handler: registration.label, fields: turn.fields, record: turn.record }
+      const result = await this.supervisor.run(call, () => registration.handler({ client, ctx, logger: botLogger(logger), ...props }))
+      if (result.status === 'failed') {
+        const error = result.error
         const message = error instanceof Error ? error.message : String(error)
-        failures.push(message)
+        outcome.failures.push(message)
         logger.error('handler failed', { error: message, stack: error instanceof Error ? error.stack : undefined })
+      } else if (result.status === 'timedOut') {
+        outcome.timedOut = true
+        logger.error('handler timed out: abandoned, its conversation moves on; it runs again at the next start', { limitMs: this.supervisor.timeoutMs })
+        break
       }
     }
-    return failures
+    return outcome
   }
 
   /**
@@ -234,18 +344,19 @@ export class Dispatcher {
    */
   private handlerClient(runtime: BotRuntime, replies: Message[], conversationId: string | undefined): Client {
     const botId = runtime.loaded.id
+    const plain = runtime.plain
     return {
-      ...runtime.client,
+      ...plain,
       createMessage: async (input) => {
-        const result = await runtime.client.createMessage(input)
+        const result = await plain.createMessage(input)
         if (result.message.direction === 'outgoing') {
-          if (result.message.conversationId === conversationId) replies.push(result.message)
+          if (conversationId !== undefined && result.message.conversationId === conversationId) replies.push(result.message)
           this.options.bus.emit('reply', { botId, message: result.message })
         }
         return result
       },
       createEvent: async (input) => {
-        const result = await runtime.client.createEvent(input)
+        const result = await plain.createEvent(input)
         // Not awaited: the handler that created it may hold the conversation's queue.
         if (result.event.status === 'pending') void this.runEvent(botId, result.event).catch(() => undefined)
         return result

@@ -21,7 +21,7 @@ export type DueWork = {
   has(botId: string): boolean
 }
 
-/** Pieces of due work run at once. */
+/** Pieces of one bot's due work run at once. */
 const CONCURRENCY = 16
 /** Expiries of one bot taken in one read and one batch. */
 const EXPIRY_CHUNK = 256
@@ -54,6 +54,9 @@ export class TimeKeeper {
   private readonly schedules = new Map<string, Schedule>()
   private readonly capacity: number
   private serial: Promise<unknown> = Promise.resolve()
+  /** Due work started on the real clock and not yet finished, by bot (CONCURRENCY at a time each). */
+  private readonly lanes = new Map<string, { running: number; queue: (() => void)[] }>()
+  private readonly started = new Set<Promise<void>>()
   private stopTicker?: () => void
   private unobserve?: () => void
 
@@ -82,11 +85,21 @@ export class TimeKeeper {
     this.stopTicker = startTicker(() => this.tick(), everyMs)
   }
 
-  /** Stops ticking and watching; resolves once the work under way has finished. */
+  /** Stops ticking and watching; resolves once the work under way has finished (handlers have time limits). */
   async stop(): Promise<void> {
     this.stopTicker?.()
     this.unobserve?.()
     await this.serial
+    for (const lane of this.lanes.values()) lane.queue.length = 0
+    while (this.started.size > 0) await Promise.allSettled([...this.started])
+  }
+
+  /**
+   * A bot started running after the others (a reload fixed it): its overdue expiries and events, passed
+   * over while it was absent, are read again from the indexes.
+   */
+  botArrived(): void {
+    for (const source of this.sources) source.loadedUntil = 0
   }
 
   /** Replaces a bot's cron schedules (a reload must not double them). */
@@ -103,7 +116,10 @@ export class TimeKeeper {
     }
   }
 
-  /** Fires everything due by now (real clock). */
+  /**
+   * Fires everything due by now (real clock). It starts the due work and returns: handlers never hold up
+   * the clock, and one bot's slow handlers never delay another bot's expiries.
+   */
   tick(): Promise<void> {
     return this.exclusive(async () => {
       await this.refill()
@@ -203,25 +219,29 @@ export class TimeKeeper {
       for (let i = 0; i < due.length; ) {
         let j = i
         while (j < due.length && due[j]!.at === due[i]!.at) j++
-        await this.fireGroup(due.slice(i, j))
+        await this.fireGroup(due.slice(i, j), true)
         i = j
       }
-    } else await this.fireGroup(due)
+    } else await this.fireGroup(due, false)
     for (const schedule of this.schedules.values()) {
       while (schedule.next !== undefined && schedule.next <= now) {
         const at = schedule.next
         schedule.next = schedule.cron.nextAfter(at)
-        if (this.options.work.has(schedule.botId)) await this.guard({ bot: schedule.botId, schedule: schedule.name }, () => this.options.work.fireCron(schedule.botId, schedule.type, schedule.payload))
+        if (!this.options.work.has(schedule.botId)) continue
+        const fire = () => this.guard({ bot: schedule.botId, schedule: schedule.name }, () => this.options.work.fireCron(schedule.botId, schedule.type, schedule.payload))
+        if (ordered) await fire()
+        else this.launch(schedule.botId, fire)
       }
     }
   }
 
   /**
    * Fires due entries together: each bot's expiries in chunks of EXPIRY_CHUNK (one read and one batch
-   * each), events one by one, CONCURRENCY pieces of work at a time.
+   * each), events one by one, CONCURRENCY pieces of each bot's work at a time. `wait`: resolve once all of
+   * it has finished (the virtual clock); else start it and return (the real clock).
    */
-  private async fireGroup(entries: { key: string; at: number }[]): Promise<void> {
-    const work: (() => Promise<void>)[] = []
+  private async fireGroup(entries: { key: string; at: number }[], wait: boolean): Promise<void> {
+    const work: { botId: string; run: () => Promise<void> }[] = []
     const expiries = new Map<string, DueExpiry[]>()
     const absent = new Set<string>()
     for (const { key: indexKey, at } of entries) {
@@ -234,19 +254,39 @@ export class TimeKeeper {
       if (segments[0] === 'x') {
         const [, , , type, id, name] = segments as [string, string, string, DueExpiry['type'], string, string]
         expiries.set(botId, [...(expiries.get(botId) ?? []), { type, id, name, at }])
-      } else work.push(() => this.guard({ bot: botId, event: segments[3] }, () => this.options.work.releaseEvent(botId, segments[3]!, at)))
+      } else work.push({ botId, run: () => this.guard({ bot: botId, event: segments[3] }, () => this.options.work.releaseEvent(botId, segments[3]!, at)) })
     }
     for (const botId of absent) this.options.logger.warn('due work of a bot that is not running waits for its next start', { bot: botId })
     for (const [botId, due] of expiries)
       for (let i = 0; i < due.length; i += EXPIRY_CHUNK) {
         const chunk = due.slice(i, i + EXPIRY_CHUNK)
-        work.push(() => this.guard({ bot: botId, expiries: chunk.length }, () => this.options.work.expire(botId, chunk)))
+        work.push({ botId, run: () => this.guard({ bot: botId, expiries: chunk.length }, () => this.options.work.expire(botId, chunk)) })
       }
-    let next = 0
-    const worker = async () => {
-      while (next < work.length) await work[next++]!()
+    const pieces = work.map(({ botId, run }) => this.launch(botId, run))
+    if (wait) await Promise.all(pieces)
+  }
+
+  /** Starts a piece of a bot's due work in its lane: at most CONCURRENCY of one bot's pieces run at once. */
+  private launch(botId: string, run: () => Promise<void>): Promise<void> {
+    let lane = this.lanes.get(botId)
+    if (!lane) this.lanes.set(botId, (lane = { running: 0, queue: [] }))
+    let resolve!: () => void
+    const promise = new Promise<void>((r) => (resolve = r))
+    const go = () => {
+      lane.running++
+      void run().finally(() => {
+        lane.running--
+        resolve()
+        const next = lane.queue.shift()
+        if (next) next()
+        else if (lane.running === 0) this.lanes.delete(botId)
+      })
     }
-    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, work.length) }, worker))
+    if (lane.running < CONCURRENCY) go()
+    else lane.queue.push(go)
+    this.started.add(promise)
+    void promise.then(() => this.started.delete(promise))
+    return promise
   }
 
   private async guard(fields: Record<string, unknown>, work: () => Promise<void>): Promise<void> {

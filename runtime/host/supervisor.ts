@@ -1,0 +1,81 @@
+import { AsyncLocalStorage } from 'node:async_hooks'
+import type { LogFields } from '../log.ts'
+import { deadline } from '../time/ticker.ts'
+
+/**
+ * One call of a bot's handler: which bot, which handler, the ids it works on (conversation, message...)
+ * and the key of the record that makes it run again after a crash (its pending event, its expired state).
+ */
+export type HandlerCall = { bot: string; handler: string; fields: LogFields; record?: string }
+
+/** How a handler call ended. A timed-out call is abandoned: whatever it does later is logged, never awaited. */
+export type Outcome = { status: 'done' } | { status: 'failed'; error: unknown } | { status: 'timedOut' }
+
+/** Botpress Cloud gives a handler 60 s. */
+export const DEFAULT_HANDLER_TIMEOUT_MS = 60_000
+
+/**
+ * Runs bot handlers so that no bot can stop the others: each call has a time limit, runs in an async
+ * context that names it (so an exception it throws later, in a timer or a rejected promise, is traced back
+ * to it), and is listed while it runs (the watchdog names the calls in flight when the event loop stalls).
+ */
+export class Supervisor {
+  private readonly context = new AsyncLocalStorage<HandlerCall>()
+  private readonly inFlight = new Set<HandlerCall>()
+  /** Bot folders, to name the bot of an error thrown outside any handler's context (module-level timers). */
+  private readonly dirs = new Map<string, string>()
+  private listener: ((calls: HandlerCall[]) => void) | undefined
+
+  constructor(readonly timeoutMs = DEFAULT_HANDLER_TIMEOUT_MS) {}
+
+  /** Runs one handler call within its time limit. Never throws: the outcome says how it ended. */
+  async run(call: HandlerCall, fn: () => unknown): Promise<Outcome> {
+    this.inFlight.add(call)
+    this.changed()
+    const limit = deadline(this.timeoutMs)
+    try {
+      const work = this.context.run(call, async () => {
+        await fn()
+        return { status: 'done' } as const
+      })
+      return await Promise.race([work, limit.expired.then(() => ({ status: 'timedOut' }) as const)])
+    } catch (error) {
+      return { status: 'failed', error }
+    } finally {
+      limit.cancel()
+      this.inFlight.delete(call)
+      this.changed()
+    }
+  }
+
+  /** The handler calls running now. */
+  running(): HandlerCall[] {
+    return [...this.inFlight]
+  }
+
+  /** Calls `listener` whenever the calls in flight change (the watchdog keeps a copy). */
+  onChange(listener: (calls: HandlerCall[]) => void): void {
+    this.listener = listener
+  }
+
+  /** Records where a bot's files are, to attribute errors by their stack. */
+  setBotDir(botId: string, dir: string): void {
+    this.dirs.set(botId, dir.endsWith('/') ? dir : dir + '/')
+  }
+
+  /**
+   * The bot an error raised outside the normal flow belongs to: the handler call whose async context it
+   * was raised in, else the bot whose folder appears in its stack.
+   */
+  attribute(error: unknown): { bot?: string; handler?: string; fields?: LogFields } {
+    const call = this.context.getStore()
+    if (call) return call
+    const stack = error instanceof Error ? (error.stack ?? '') : ''
+    for (const [bot, dir] of this.dirs) if (stack.includes(dir)) return { bot }
+    return {}
+  }
+
+  private changed(): void {
+    this.listener?.(this.running())
+  }
+}
