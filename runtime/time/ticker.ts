@@ -29,13 +29,10 @@ export function debounceByKey(fn: (key: string) => void, waitMs: number): ((key:
   return Object.assign(call, { cancel: () => timers.forEach((t) => clearTimeout(t)) })
 }
 
-/** A deadline `ms` of real time away: `expired` resolves then unless `cancel` came first. Keeps no process alive. */
+/** A deadline `ms` of real time away: `expired` resolves then unless `cancel` came first. */
 export function deadline(ms: number): { expired: Promise<void>; cancel(): void } {
   let timer: NodeJS.Timeout | undefined
-  const expired = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, ms)
-    timer.unref()
-  })
+  const expired = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))
   return { expired, cancel: () => clearTimeout(timer) }
 }
 
