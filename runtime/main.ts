@@ -1,8 +1,12 @@
 /**
  * `npm start`: flags → store → bots → time → faces. Nothing else lives here.
  */
-import { resolve } from 'node:path'
+import { rm } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
 import { startHttp } from './faces/http.ts'
+import { catchStrayErrors } from './host/faults.ts'
+import { Supervisor } from './host/supervisor.ts'
+import { readSpunRecords, startWatchdog } from './host/watchdog.ts'
 import { startRepl } from './faces/repl.ts'
 import { parseFlags, type Flags } from './flags.ts'
 import { createLogger, levelFromEnv } from './log.ts'
@@ -43,7 +47,16 @@ try {
   fail(`cannot open the data folder ${flags.data}: ${(error as Error).message}`, 1)
 }
 
-const runtime = await startRuntime({ botsDir: resolve(flags.bots), store, clock, logger })
+// One bot's stray exception or spin must not take the others down (see host/).
+const supervisor = new Supervisor(flags.handlerTimeout * 1000)
+catchStrayErrors(supervisor, logger)
+const spunFile = join(resolve(flags.data), 'localbot-spun.json')
+const watchdog = startWatchdog({ limitMs: supervisor.timeoutMs, spunFile, json: !process.stdout.isTTY })
+supervisor.onChange((calls) => watchdog.update(calls))
+const spun = await readSpunRecords(spunFile, logger)
+
+const runtime = await startRuntime({ botsDir: resolve(flags.bots), store, clock, logger, supervisor, spun })
+if (spun.size > 0) void runtime.ready.then(() => rm(spunFile, { force: true }))
 if (flags.watch) runtime.watch()
 
 let http: Awaited<ReturnType<typeof startHttp>> | undefined
@@ -69,6 +82,7 @@ async function stop(reason: string) {
   http?.server.close()
   http?.server.closeAllConnections()
   await runtime.close()
+  watchdog.stop()
   process.exit(0)
 }
 process.on('SIGINT', () => void stop('SIGINT'))

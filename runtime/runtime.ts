@@ -50,12 +50,14 @@ export async function startRuntime(options: {
   logger: Logger
   /** Each handler's time limit (default 60 s, as Botpress Cloud). */
   handlerTimeoutMs?: number
+  /** Runs the handlers (main.ts shares it with the watchdog); else one with `handlerTimeoutMs`. */
+  supervisor?: Supervisor
   /** Records whose handlers spun at the last run: marked failed at replay instead of run again. */
   spun?: Set<string>
 }): Promise<Runtime> {
   const { store, clock, logger, botsDir } = options
   const bus = createBus()
-  const dispatcher = new Dispatcher({ store, clock, bus, logger, supervisor: new Supervisor(options.handlerTimeoutMs) })
+  const dispatcher = new Dispatcher({ store, clock, bus, logger, supervisor: options.supervisor ?? new Supervisor(options.handlerTimeoutMs) })
   const keeper = new TimeKeeper({ store, clock, logger, work: dispatcher })
   /** Puts a loaded bot to work: its code, its schedules (replaced, not doubled), one warning for what is ignored. */
   const install = (loaded: LoadedBot, verb: string) => {
