@@ -1,8 +1,13 @@
-import type { AbstractLevel, AbstractSnapshot } from 'abstract-level'
-import { Level } from 'level'
+import { randomBytes } from 'node:crypto'
+import type { AbstractBatchOptions, AbstractLevel, AbstractSnapshot } from 'abstract-level'
+import { UnavailableError } from '../client/errors.ts'
+import { startTicker } from '../time/ticker.ts'
 import { inRange, type Range } from './keys.ts'
 import { ReadCache } from './cache.ts'
 import { Locks, type LockSet } from './lock.ts'
+import { openDataFolder } from './open.ts'
+
+export { DataFolderError, DataFolderInUseError, type DataFolderReason } from './open.ts'
 
 /** Any abstract-level database with string keys and values (classic-level, memory-level, ...). */
 export type Db = AbstractLevel<any, string, string>
@@ -10,13 +15,41 @@ export type Db = AbstractLevel<any, string, string>
 /** One write of a batch. */
 export type Op = { type: 'put'; key: string; value: string } | { type: 'del'; key: string }
 
-/** Raised when another process holds the data folder. */
-export class DataFolderInUseError extends Error {
-  constructor(readonly location: string, options?: ErrorOptions) {
-    super(`data folder in use by another localbot: ${location}`, options)
-    this.name = 'DataFolderInUseError'
-  }
+/** How the store is opened. */
+export type StoreOptions = {
+  /** Every group commit waits for fsync (LevelDB's `sync`): a machine crash then loses nothing answered. Default false. */
+  fsync?: boolean
+  /** Runs `tick` every `everyMs` ms until stopped; the store retries a write the disk refused with it (tests drive it by hand). */
+  ticker?: (tick: () => Promise<void>, everyMs: number) => () => void
 }
+
+/** Whether the store can write; `reason` says why not (`failed` stays until restart, the others pass by themselves). */
+export type StoreHealth = { ok: true } | { ok: false; reason: 'disk-full' | 'out-of-descriptors' | 'failed'; message: string }
+
+/** Write failures that pass once the machine frees space or descriptors: the store keeps the writes and retries. */
+const passing = [
+  { reason: 'disk-full', codes: ['ENOSPC'], text: /No space left/i, what: 'the disk is full', until: 'space is freed' },
+  { reason: 'out-of-descriptors', codes: ['EMFILE', 'ENFILE'], text: /Too many open files/i, what: 'the process is out of file descriptors', until: 'some are freed' },
+] as const
+
+type Passing = (typeof passing)[number]
+
+/** Which passing failure `error` is (LevelDB reports both as LEVEL_IO_ERROR with the system's words), if any. */
+function passingFailure(error: unknown): Passing | undefined {
+  for (let e = error as { code?: string; message?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
+    const found = passing.find((p) => (p.codes as readonly string[]).includes(e!.code ?? '') || p.text.test(e!.message ?? ''))
+    if (found) return found
+  }
+  return undefined
+}
+
+/** What a writer is told while a passing failure lasts. */
+function refusal({ what, until }: Passing): string {
+  return `${what}: nothing more can be written until ${until}; retry later`
+}
+
+/** Ms between retries of a write the disk refused. */
+export const RETRY_EVERY_MS = 1000
 
 /** Options of a range read; `walk` reads the snapshot of an open walk (see `openWalk`). */
 export type ScanOptions = { reverse?: boolean; after?: string; walk?: string }
@@ -42,31 +75,44 @@ export class Store {
   private readonly overlay = new Map<string, Op>()
   private flushing: Promise<void> | undefined
   private flushScheduled = false
-  /** A flush that failed: its writes are lost, so every later write and flush reports it. */
+  /** A flush that failed for good: its writes are lost, so every later write and flush reports it. */
   private flushError: Error | undefined
+  /** A flush the disk refused for now (full, out of descriptors): its writes stay staged and are retried. */
+  private refused: { failure: Passing; cause: unknown } | undefined
+  private stopRetrying: (() => void) | undefined
+  private readonly writeOptions: AbstractBatchOptions<string, string> & { sync?: boolean }
   /** Snapshots of paged walks, least recently used first. */
   private readonly walks = new Map<string, AbstractSnapshot>()
+  /** Walk ids start with this store's own prefix: a page token from before a restart names no walk of this one. */
+  private readonly walkPrefix = randomBytes(6).toString('hex')
   private walkCount = 0
 
-  constructor(readonly db: Db) {}
+  constructor(
+    readonly db: Db,
+    private readonly options: StoreOptions = {},
+  ) {
+    this.writeOptions = { sync: options.fsync === true }
+  }
 
-  /** Opens (creating if needed) the LevelDB database in `location`. */
-  static async open(location: string): Promise<Store> {
-    const db = new Level<string, string>(location, { keyEncoding: 'utf8', valueEncoding: 'utf8' })
-    try {
-      await db.open()
-    } catch (error) {
-      const cause = (error as { cause?: { code?: string } }).cause
-      if (cause?.code === 'LEVEL_LOCKED') throw new DataFolderInUseError(location, { cause: error })
-      throw error
-    }
-    return new Store(db as unknown as Db)
+  /**
+   * Opens the LevelDB database in `location`, creating it only in an empty or absent folder; raises a
+   * DataFolderError (`reason`, one-sentence message) for a folder in use, damaged or not a database.
+   */
+  static async open(location: string, options: StoreOptions = {}): Promise<Store> {
+    return new Store((await openDataFolder(location)) as unknown as Db, options)
   }
 
   /** Wraps an already created database (memory-level in tests). */
-  static async over(db: Db): Promise<Store> {
+  static async over(db: Db, options: StoreOptions = {}): Promise<Store> {
     if (db.status !== 'open') await db.open()
-    return new Store(db)
+    return new Store(db, options)
+  }
+
+  /** Whether writes are reaching the database now, and if not why (for /health). */
+  health(): StoreHealth {
+    if (this.refused) return { ok: false, reason: this.refused.failure.reason, message: refusal(this.refused.failure) }
+    if (this.flushError) return { ok: false, reason: 'failed', message: `writing to the database failed (${this.flushError.message}): nothing more is written until localbot restarts` }
+    return { ok: true }
   }
 
   /** Reads one value; recently read values come from the read cache. */
@@ -114,18 +160,24 @@ export class Store {
   async batch(ops: Op[]): Promise<void> {
     if (ops.length === 0) return
     if (this.flushError) throw this.flushError
+    // A refused write is retried first: while it still fails, this batch is refused (nothing staged).
+    if (this.refused) await this.flush()
     for (const op of ops) {
       this.staged.push(op)
       this.overlay.set(op.key, op)
     }
     this.cache.staged(ops)
     for (const observer of this.observers) observer(ops)
-    if (this.staged.length >= MAX_STAGED_OPS) await this.flush()
-    else if (!this.flushScheduled) {
+    if (this.staged.length >= MAX_STAGED_OPS) {
+      // Staged is staged: a refused flush keeps these ops and retries them, so this batch did not fail.
+      await this.flush().catch((error: unknown) => {
+        if (!this.refused) throw error
+      })
+    } else if (!this.flushScheduled) {
       this.flushScheduled = true
       setImmediate(() => {
         this.flushScheduled = false
-        this.flush().catch(() => undefined) // kept in flushError: the next batch or flush raises it
+        this.flush().catch(() => undefined) // kept in flushError or refused: the next batch or flush raises it
       })
     }
   }
@@ -137,7 +189,12 @@ export class Store {
     await this.db.clear()
   }
 
-  /** Writes everything staged so far; resolves once it is in LevelDB. */
+  /**
+   * Writes everything staged so far; resolves once it is in LevelDB. When the disk is full or descriptors
+   * are out, the ops stay staged (and readable) in order, it raises UnavailableError, and they are retried
+   * every second and by the next batch or flush until written (range reads, which flush first, raise it
+   * meanwhile). Any other failure is for good.
+   */
   async flush(): Promise<void> {
     while (this.flushing) await this.flushing
     if (this.flushError) throw this.flushError
@@ -146,21 +203,50 @@ export class Store {
     this.staged = []
     this.flushing = (async () => {
       try {
-        await this.db.batch(ops)
-        this.cache.written(ops)
+        await this.db.batch(ops, this.writeOptions)
       } catch (error) {
-        this.cache.forget(ops)
-        this.flushError = error as Error
+        const failure = passingFailure(error)
+        if (failure) return this.refuse(ops, failure, error)
+        this.fail(ops, error as Error)
         throw error
       } finally {
-        for (const op of ops) if (this.overlay.get(op.key) === op) this.overlay.delete(op.key)
         this.flushing = undefined
       }
+      this.cache.written(ops)
+      this.unstage(ops)
+      this.refused = undefined
+      this.stopRetrying?.()
+      this.stopRetrying = undefined
     })()
     await this.flushing
   }
 
-  /** Calls `observer` with the ops of every batch once it is written (the time keeper watches its indexes). */
+  /** Keeps refused ops staged ahead of any staged since, and retries them every second until written. */
+  private refuse(ops: Op[], failure: Passing, cause: unknown): never {
+    this.staged = ops.concat(this.staged)
+    this.refused = { failure, cause }
+    const ticker = this.options.ticker ?? startTicker
+    this.stopRetrying ??= ticker(() => this.flush().catch(() => undefined), RETRY_EVERY_MS)
+    throw new UnavailableError(refusal(failure), { cause })
+  }
+
+  /** A write failed for good: its ops and those staged since are dropped (and forgotten by the cache); later writes raise `error`. */
+  private fail(ops: Op[], error: Error): void {
+    const lost = ops.concat(this.staged)
+    this.staged = []
+    this.cache.forget(lost)
+    this.unstage(lost)
+    this.flushError = error
+    this.refused = undefined
+    this.stopRetrying?.()
+    this.stopRetrying = undefined
+  }
+
+  private unstage(ops: Op[]): void {
+    for (const op of ops) if (this.overlay.get(op.key) === op) this.overlay.delete(op.key)
+  }
+
+  /** Calls `observer` with the ops of every batch as it is staged (the time keeper watches its indexes). */
   observe(observer: (ops: Op[]) => void): () => void {
     this.observers.push(observer)
     return () => void this.observers.splice(this.observers.indexOf(observer) >>> 0, 1)
@@ -210,7 +296,7 @@ export class Store {
    */
   async openWalk(): Promise<string> {
     await this.flush()
-    const id = (++this.walkCount).toString(36)
+    const id = this.walkPrefix + (++this.walkCount).toString(36)
     this.walks.set(id, this.db.snapshot())
     while (this.walks.size > MAX_OPEN_WALKS) this.closeWalk(this.walks.keys().next().value!)
     return id
@@ -232,10 +318,19 @@ export class Store {
     void snapshot?.close()
   }
 
+  /**
+   * Writes what is staged and closes. After a write failed for good it still closes (that failure was
+   * raised already); if the disk still refuses what is staged, it closes and raises UnavailableError.
+   */
   async close(): Promise<void> {
-    await this.flush()
+    await this.flush().catch(() => undefined)
+    const unsaved = this.refused ? this.staged.length : 0
+    const failure = this.refused?.failure
+    this.stopRetrying?.()
+    this.stopRetrying = undefined
     for (const id of [...this.walks.keys()]) this.closeWalk(id)
     await this.db.close()
+    if (failure) throw new UnavailableError(`${failure.what}: ${unsaved} staged writes could not be saved before the store closed`, { cause: this.refused?.cause })
   }
 
   private bounds(range: Range, { reverse = false, after, walk }: ScanOptions) {
