@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { key } from '../store/keys.ts'
+import { key, type Range } from '../store/keys.ts'
 import type { Store } from '../store/store.ts'
 import type { Clock } from '../time/clock.ts'
 import { InvalidPayloadError, PayloadTooLargeError } from './errors.ts'
@@ -114,6 +114,53 @@ export function tagsMatch(tags: Tags, filter: Tags | undefined): boolean {
   if (!filter) return true
   for (const [name, value] of Object.entries(filter)) if (!Object.hasOwn(tags, name) || tags[name] !== value) return false
   return true
+}
+
+/** Where a get-or-create looks records up by tag: a tag's index range, oldest first, and how to load what it names. */
+export type TagIndex<T> = {
+  rangeOf: (name: string, value: string) => Range
+  load: (indexKeys: string[]) => Promise<(T | undefined)[]>
+}
+
+/** Records loaded at once while a look-up by tags walks an index. */
+const LOOKUP_CHUNK = 100
+
+/**
+ * The oldest record carrying every one of `tags`; undefined when there is none or `tags` is empty. For
+ * get-or-create, under the bot's lock: it reads the index of the rarest tag to its end if need be, since a
+ * look-up that gave up early (as a list page does, past its scan budget) would create a duplicate.
+ */
+export async function findOldestByTags<T extends { tags: Tags }>(ctx: ClientContext, tags: Tags, index: TagIndex<T>): Promise<T | undefined> {
+  const ranges = Object.entries(tags).map(([name, value]) => index.rangeOf(name, value))
+  if (ranges.length === 0) return undefined
+  let chunk: string[] = []
+  const found = async () => {
+    const records = await index.load(chunk)
+    chunk = []
+    return records.find((record) => record !== undefined && tagsMatch(record.tags, tags))
+  }
+  for await (const indexKey of ctx.store.iterateKeys(await shortest(ctx.store, ranges), { first: LOOKUP_CHUNK })) {
+    chunk.push(indexKey)
+    if (chunk.length < LOOKUP_CHUNK) continue
+    const record = await found()
+    if (record) return record
+  }
+  return chunk.length > 0 ? found() : undefined
+}
+
+/** The range with the fewest keys, found by counting them all side by side until one ends. */
+async function shortest(store: Store, ranges: Range[]): Promise<Range> {
+  if (ranges.length === 1) return ranges[0]!
+  const walks = ranges.map((range) => store.iterateKeys(range))
+  try {
+    for (;;) {
+      const steps = await Promise.all(walks.map((walk) => walk.next()))
+      const ended = steps.findIndex((step) => step.done)
+      if (ended !== -1) return ranges[ended]!
+    }
+  } finally {
+    await Promise.all(walks.map((walk) => walk.return(undefined)))
+  }
 }
 
 /** The clock's time as an ISO string. */

@@ -4,6 +4,7 @@ import type { Op } from '../store/store.ts'
 import {
   cleanTags,
   discriminatingTags,
+  findOldestByTags,
   idSchema,
   mergeTags,
   nowIso,
@@ -19,7 +20,7 @@ import {
 } from './common.ts'
 import { AlreadyExistsError, ResourceNotFoundError } from './errors.ts'
 import { putJson, reindex } from './indexing.ts'
-import { findFirstByTags, lastSegment, readPage, type PageSource } from './paging.ts'
+import { lastSegment, readPage, type PageSource } from './paging.ts'
 
 /** A conversation, as Botpress's client returns it. */
 export type Conversation = {
@@ -152,7 +153,7 @@ export const conversationCalls = {
       if (input.id !== undefined) {
         existing = await ctx.store.getJson<Conversation>(layout.conversations.record(ctx.botId, input.id))
       } else {
-        existing = await findFirstByTags(ctx.store, 'getOrCreateConversation', discriminatingTags(tags, input.discriminateByTags), {
+        existing = await findOldestByTags(ctx, discriminatingTags(tags, input.discriminateByTags), {
           rangeOf: (name, value) => layout.conversations.byTagRange(ctx.botId, name, value, 'createdAt'),
           load: (keys) => loadConversations(ctx, keys),
         })

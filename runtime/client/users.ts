@@ -4,6 +4,7 @@ import type { Op } from '../store/store.ts'
 import {
   cleanTags,
   discriminatingTags,
+  findOldestByTags,
   idSchema,
   mergeTags,
   nowIso,
@@ -20,7 +21,7 @@ import {
 import { AlreadyExistsError, ResourceNotFoundError } from './errors.ts'
 import { requireConversation } from './conversations.ts'
 import { putJson, reindex } from './indexing.ts'
-import { findFirstByTags, lastSegment, readPage, type PageSource } from './paging.ts'
+import { lastSegment, readPage, type PageSource } from './paging.ts'
 
 /** A user, as Botpress's client returns it. */
 export type User = {
@@ -127,7 +128,7 @@ export const userCalls = {
       if (input.id !== undefined) {
         existing = await ctx.store.getJson<User>(layout.users.record(ctx.botId, input.id))
       } else {
-        existing = await findFirstByTags(ctx.store, 'getOrCreateUser', discriminatingTags(tags, input.discriminateByTags), {
+        existing = await findOldestByTags(ctx, discriminatingTags(tags, input.discriminateByTags), {
           rangeOf: (name, value) => layout.users.byTagRange(ctx.botId, name, value),
           load: (keys) => loadUsers(ctx, keys),
         })
