@@ -58,6 +58,25 @@ describe('npm start', () => {
     assert.equal(await third.exit, 0)
   })
 
+  it('through npm start, SIGTERM to npm stops localbot and npm exits 0', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'localbot-npm-'))
+    try {
+      const npm = spawn('npm', ['start', '--silent', '--', '--data', dir, '--port', '0', '--no-watch', '--no-repl'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'warn' } })
+      const exit = new Promise<number | null>((resolve) => npm.on('exit', (code) => resolve(code)))
+      npm.stderr.resume()
+      await new Promise<void>((resolve) => npm.stdout.on('data', (chunk: Buffer) => /listening on/.test(String(chunk)) && resolve()))
+      npm.kill('SIGTERM')
+      assert.equal(await exit, 0)
+      // The data folder is free again: localbot itself stopped, not only npm.
+      const next = start(['--data', dir, '--port', '0', '--no-watch', '--no-repl'])
+      await next.ready
+      next.child.kill('SIGTERM')
+      assert.equal(await next.exit, 0)
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
   it('a bad flag is a clear error with exit 2', async () => {
     const run = start(['--port', 'many'])
     assert.equal(await run.exit, 2)
