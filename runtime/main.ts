@@ -11,7 +11,8 @@ import { startRepl } from './faces/repl.ts'
 import { parseFlags, type Flags } from './flags.ts'
 import { createLogger, levelFromEnv } from './log.ts'
 import { startRuntime } from './runtime.ts'
-import { DataFolderInUseError, Store } from './store/store.ts'
+import { DataFolderError } from './store/open.ts'
+import { Store } from './store/store.ts'
 import { systemClock, VirtualClock, type Clock } from './time/clock.ts'
 import { startTicker } from './time/ticker.ts'
 
@@ -41,10 +42,10 @@ try {
   // A large folder can take a while (LevelDB replays its log): say so every second.
   let seconds = 0
   const stopProgress = startTicker(async () => logger.info('still opening the data folder', { data: flags.data, seconds: ++seconds }), 1000)
-  store = await Store.open(resolve(flags.data)).finally(stopProgress)
+  store = await Store.open(resolve(flags.data), { fsync: flags.fsync }).finally(stopProgress)
 } catch (error) {
-  if (error instanceof DataFolderInUseError) fail(`data folder in use by another localbot (${error.location})`, 1)
-  fail(`cannot open the data folder ${flags.data}: ${(error as Error).message}`, 1)
+  // A DataFolderError is one sentence already: the cause and what to do.
+  fail(error instanceof DataFolderError ? error.message : `cannot open the data folder ${flags.data}: ${(error as Error).message}`, 1)
 }
 
 // One bot's stray exception or spin must not take the others down (see host/).

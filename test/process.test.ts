@@ -41,7 +41,7 @@ describe('npm start', () => {
 
     const second = start(['--data', data, '--port', '0', '--no-repl'])
     assert.equal(await second.exit, 1)
-    assert.match(second.output(), /data folder in use by another localbot/)
+    assert.match(second.output(), /data folder .* is in use by another localbot/)
     assert.doesNotMatch(second.output(), /\n\s+at /, 'no stack trace')
 
     first.child.kill('SIGTERM')
