@@ -23,19 +23,23 @@ export class CompileError extends Error {
 const provided: Record<string, unknown> = { '@botpress/sdk': sdk, '.botpress': botpress }
 
 /**
- * A `Date` whose `new Date()` and `Date.now()` read the runtime's clock: bot code sees virtual time under
- * `--virtual-clock` and in tests. Dates built from a value are plain dates.
+ * A `Date` whose `new Date()`, `Date()` (the time as a string) and `Date.now()` read the runtime's clock: bot
+ * code sees virtual time under `--virtual-clock` and in tests. Dates built from a value are plain dates, and
+ * share Date's prototype, so `instanceof` holds both ways between the bot's Date and the real one.
  */
 export function clockedDate(clock: Clock): DateConstructor {
-  class ClockDate extends Date {
-    constructor(...args: unknown[]) {
-      if (args.length === 0) super(clock.now())
-      else super(...(args as [string]))
-    }
-    static override now() {
-      return clock.now()
-    }
+  function ClockDate(this: unknown, ...args: unknown[]): Date | string {
+    // Called without `new`, Date ignores its arguments and gives the time now as a string.
+    if (!new.target) return new Date(clock.now()).toString()
+    return Reflect.construct(Date, args.length === 0 ? [clock.now()] : args, new.target) as Date
   }
+  ClockDate.prototype = Date.prototype
+  Object.setPrototypeOf(ClockDate, Date) // parse, UTC
+  Object.defineProperties(ClockDate, {
+    now: { value: () => clock.now(), writable: true, configurable: true },
+    name: { value: 'Date' },
+    length: { value: Date.length },
+  })
   return ClockDate as unknown as DateConstructor
 }
 
