@@ -1,58 +1,87 @@
 /**
- * `npm run typecheck [-- --bots DIR]`: type-checks runtime/, test/, scripts/ and every bot of the bots
- * folder in one program. For a bot's files, `.botpress` resolves to a module typed by that bot's
- * definition (made in memory, written nowhere) and `@botpress/sdk` to runtime/sdk.
+ * `npm run typecheck [-- --bots DIR ...]`: type-checks runtime/, test/, scripts/ and every bot of the bots folders
+ * (`--bots` may be given more than once; default `bots`) in one program, against Botpress's own `@botpress/sdk`. Each bot's `.botpress/` is first generated from its loaded
+ * definition as `bp gen` would (one that `bp gen` wrote is used as it is); in a bot's files `.botpress` resolves to
+ * that folder's `.botpress/index.ts`, `@botpress/sdk` to the bot's installed copy or else localbot's, and other
+ * imports as a bundler resolves them (the way esbuild builds the bot, and Botpress projects are written).
  */
-import { join, resolve, sep } from 'node:path'
+import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { basename, dirname, join, relative, resolve, sep } from 'node:path'
 import { parseArgs } from 'node:util'
 import ts from 'typescript'
-import { definitionFileOf, entryOf } from '../runtime/bots/loader.ts'
-import { findBotFolders } from '../runtime/bots/loader.ts'
-import { botpressModuleFor } from '../runtime/sdk/typing.ts'
+import { definitionFileOf, entryOf, findBotFolders } from '../runtime/bots/loader.ts'
+import { loadDefinitionFile } from '../runtime/bots/gen/definition.ts'
+import { generateBotpress, type BotDefinitionLike } from '../runtime/bots/gen/index.ts'
 
 const root = resolve(import.meta.dirname, '..')
-const { values } = parseArgs({ options: { bots: { type: 'string', default: 'bots' } } })
-const botsDir = resolve(values.bots!)
+const { values } = parseArgs({ options: { bots: { type: 'string', multiple: true, default: ['bots'] } } })
+const botsDirs = values.bots.map((dir) => resolve(dir))
+const sdk = createRequire(import.meta.url)('@botpress/sdk') as typeof import('@botpress/sdk')
 
-const config = ts.getParsedCommandLineOfConfigFile(join(root, 'tsconfig.json'), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: (d) => { throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n')) } })!
+const config = ts.getParsedCommandLineOfConfigFile(join(root, 'tsconfig.json'), {}, {
+  ...ts.sys,
+  onUnRecoverableConfigFileDiagnostic: (d) => {
+    throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n'))
+  },
+})!
 const options = config.options
-const sdkIndex = join(root, 'runtime', 'sdk', 'index.ts')
 
-const bots = await findBotFolders(botsDir)
-/** Virtual `.botpress` modules, by the bot folder they serve. */
-const virtual = new Map<string, string>()
+/**
+ * The bot folder a file importing `.botpress` belongs to (e.g. scripts/bench/bots/counter): the nearest folder,
+ * other than a `src`, holding a definition or an entry file.
+ */
+function botFolderOf(file: string): string | undefined {
+  for (let dir = dirname(file); dir.startsWith(root) && dir !== root; dir = dirname(dir))
+    if (basename(dir) !== 'src' && (definitionFileOf(dir) || entryOf(dir))) return dir
+  return undefined
+}
+
+const importsBotpress = (file: string) => /from\s+['"]\.botpress['"]/.test(readFileSync(file, 'utf8'))
+const botDirs = new Set<string>()
+for (const botsDir of botsDirs) for (const bot of await findBotFolders(botsDir)) botDirs.add(bot.dir)
+for (const file of config.fileNames) {
+  const dir = importsBotpress(file) ? botFolderOf(file) : undefined
+  if (dir) botDirs.add(dir)
+}
+
+/** Failures that are not type errors: a definition that does not load. */
+const failures: string[] = []
 const botFiles: string[] = []
-for (const bot of bots) {
-  virtual.set(join(bot.dir, '.botpress', 'index.ts'), botpressModuleFor(definitionFileOf(bot.dir)))
-  const entry = entryOf(bot.dir)
-  if (entry) botFiles.push(entry)
-  const definition = definitionFileOf(bot.dir)
-  if (definition) botFiles.push(definition)
+for (const dir of botDirs) {
+  const definitionFile = definitionFileOf(dir)
+  let definition: BotDefinitionLike
+  try {
+    definition = definitionFile ? await loadDefinitionFile(definitionFile) : new sdk.BotDefinition({})
+  } catch (error) {
+    failures.push(`${relative(process.cwd(), definitionFile!)}: ${(error as Error).message}`)
+    continue
+  }
+  const { reason } = await generateBotpress({ dir, definition })
+  if (reason) process.stdout.write(`typecheck: ${reason}\n`)
+  for (const file of [entryOf(dir), definitionFile]) if (file) botFiles.push(file)
 }
 
-function botDirOf(file: string): string | undefined {
-  return bots.find((b) => file.startsWith(b.dir + sep))?.dir
-}
+const botDirOf = (file: string) => [...botDirs].find((dir) => file.startsWith(dir + sep))
+/** How a bundler resolves (esbuild, as localbot and `bp build` compile bots): no file extensions needed. */
+const bundlerOptions: ts.CompilerOptions = { ...options, module: ts.ModuleKind.ESNext, moduleResolution: ts.ModuleResolutionKind.Bundler }
+const resolvedTs = (resolvedFileName: string) => ({ resolvedModule: { resolvedFileName, extension: ts.Extension.Ts } })
 
 const host = ts.createCompilerHost(options)
-const { getSourceFile, fileExists, readFile } = host
-host.fileExists = (file) => virtual.has(file) || fileExists(file)
-host.readFile = (file) => virtual.get(file) ?? readFile(file)
-host.getSourceFile = (file, language, ...rest) => {
-  const text = virtual.get(file)
-  return text === undefined ? getSourceFile(file, language, ...rest) : ts.createSourceFile(file, text, language)
-}
 host.resolveModuleNameLiterals = (literals, containingFile, redirected, compilerOptions) =>
-  literals.map((literal) => {
-    const name = literal.text
+  literals.map(({ text: name }) => {
     const botDir = botDirOf(containingFile)
-    if (name === '.botpress' && botDir) return { resolvedModule: { resolvedFileName: join(botDir, '.botpress', 'index.ts'), extension: ts.Extension.Ts } }
-    if (name === '@botpress/sdk') return { resolvedModule: { resolvedFileName: sdkIndex, extension: ts.Extension.Ts } }
-    return ts.resolveModuleName(name, containingFile, compilerOptions, host, undefined, redirected)
+    if (!botDir) return ts.resolveModuleName(name, containingFile, compilerOptions, host, undefined, redirected)
+    if (name === '.botpress') return resolvedTs(join(botDir, '.botpress', 'index.ts'))
+    const own = ts.resolveModuleName(name, containingFile, bundlerOptions, host)
+    // `@botpress/...`: the bot folder's installed copy, else localbot's.
+    if (!own.resolvedModule && name.startsWith('@botpress/')) return ts.resolveModuleName(name, join(root, 'index.ts'), bundlerOptions, host)
+    return own
   })
 
 const program = ts.createProgram({ rootNames: [...new Set([...config.fileNames, ...botFiles])], options, host })
 const diagnostics = ts.getPreEmitDiagnostics(program)
+for (const failure of failures) process.stderr.write(`${failure}\n`)
 if (diagnostics.length > 0) {
   process.stderr.write(
     ts.formatDiagnosticsWithColorAndContext(diagnostics, {
@@ -62,6 +91,8 @@ if (diagnostics.length > 0) {
     }),
   )
   process.stderr.write(`\n${diagnostics.length} type error(s)\n`)
-  process.exit(1)
 }
-process.stdout.write(`typecheck: ok (${program.getRootFileNames().length} files, ${bots.length} bots in ${botsDir})\n`)
+const bots = [...botDirs].map((dir) => relative(process.cwd(), dir)).join(', ')
+const ok = diagnostics.length === 0 && failures.length === 0
+process.stdout.write(`typecheck: ${ok ? 'ok' : 'failed'} (${program.getRootFileNames().length} files; bots ${bots})\n`)
+if (!ok) process.exit(1)
