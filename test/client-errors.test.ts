@@ -16,6 +16,7 @@ type Scene = {
   outsiderId: string
   messageId: string
   eventId: string
+  workflowId: string
   tokens: {
     conversations: string
     conversationsByUpdate: string
@@ -27,6 +28,8 @@ type Scene = {
     participants: string
     otherBotConversations: string
     otherBotStates: string
+    workflows: string
+    tagValues: string
   }
 }
 
@@ -65,6 +68,9 @@ function badPaging(base: (s: Scene) => Record<string, unknown>, tokens: (keyof S
     invalid('limit -5', (s) => ({ ...base(s), limit: -5 }), 'limit'),
     invalid('a fractional limit', (s) => ({ ...base(s), limit: 2.5 }), 'limit'),
     invalid('a limit given as text', (s) => ({ ...base(s), limit: '10' }), 'limit'),
+    invalid('pageSize 0', (s) => ({ ...base(s), pageSize: 0 }), 'pageSize'),
+    invalid('pageSize 101', (s) => ({ ...base(s), pageSize: 101 }), 'pageSize'),
+    invalid('a pageSize given as text', (s) => ({ ...base(s), pageSize: '10' }), 'pageSize'),
     invalid('a nextToken that is a number', (s) => ({ ...base(s), nextToken: 7 }), 'nextToken'),
     invalid('a garbage nextToken', (s) => ({ ...base(s), nextToken: 'not-a-token!!' }), 'nextToken'),
     invalid('a nextToken of base64 garbage', (s) => ({ ...base(s), nextToken: Buffer.from('b\u0000bot1\u0000zzz').toString('base64url') }), 'nextToken'),
@@ -74,9 +80,8 @@ function badPaging(base: (s: Scene) => Record<string, unknown>, tokens: (keyof S
 
 const stateAddress = (s: Scene) => ({ type: 'conversation', id: s.conversationId, name: 'notes' })
 
-/** Bad addresses of a state call. */
-function badAddress(withPayload: boolean): Case[] {
-  const payload = withPayload ? { payload: { a: 1 } } : {}
+/** Bad addresses of a state call; `payload` holds the call's other fields. */
+function badAddress(payload: Record<string, unknown> = {}): Case[] {
   return [
     invalid('no input at all', () => undefined, 'type'),
     invalid('no type', (s) => ({ id: s.conversationId, name: 'notes', ...payload }), 'type'),
@@ -203,17 +208,26 @@ const cases: Record<CallName, Case[]> = {
 
   createMessage: [
     invalid('no input at all', () => undefined, 'conversationId'),
-    invalid('no conversationId', (s) => ({ userId: s.userId, type: 'text', payload: { text: 'hi' } }), 'conversationId'),
-    invalid('no userId', (s) => ({ ...cid(s), type: 'text', payload: { text: 'hi' } }), 'userId'),
-    invalid('no type', (s) => ({ ...cid(s), userId: s.userId, payload: { text: 'hi' } }), 'type'),
-    invalid('a type that is a number', (s) => ({ ...cid(s), userId: s.userId, type: 1, payload: { text: 'hi' } }), 'type'),
-    invalid('no payload', (s) => ({ ...cid(s), userId: s.userId, type: 'text' }), 'payload'),
-    invalid('a payload that is text', (s) => ({ ...cid(s), userId: s.userId, type: 'text', payload: 'hi' }), 'payload'),
-    invalid('a payload that is circular', (s) => ({ ...cid(s), userId: s.userId, type: 'text', payload: circular() }), 'payload'),
+    invalid('no conversationId', (s) => ({ userId: s.userId, type: 'text', payload: { text: 'hi' }, tags: {} }), 'conversationId'),
+    invalid('no userId', (s) => ({ ...cid(s), type: 'text', payload: { text: 'hi' }, tags: {} }), 'userId'),
+    invalid('no type', (s) => ({ ...cid(s), userId: s.userId, payload: { text: 'hi' }, tags: {} }), 'type'),
+    invalid('a type that is a number', (s) => ({ ...cid(s), userId: s.userId, type: 1, payload: { text: 'hi' }, tags: {} }), 'type'),
+    invalid('no payload', (s) => ({ ...cid(s), userId: s.userId, type: 'text', tags: {} }), 'payload'),
+    invalid('a payload that is text', (s) => ({ ...cid(s), userId: s.userId, type: 'text', payload: 'hi', tags: {} }), 'payload'),
+    invalid('a payload that is circular', (s) => ({ ...cid(s), userId: s.userId, type: 'text', payload: circular(), tags: {} }), 'payload'),
+    invalid('no tags (Botpress requires them, {} when there are none)', (s) => ({ ...cid(s), userId: s.userId, type: 'text', payload: { text: 'hi' } }), 'tags'),
     invalid('a tag whose value is a number', (s) => ({ ...cid(s), userId: s.userId, type: 'text', payload: {}, tags: { a: 1 } }), 'tags.a'),
-    tooLarge('a payload over 128 KiB', (s) => ({ ...cid(s), userId: s.userId, type: 'text', payload: big() })),
-    missing('an unknown conversation', (s) => ({ conversationId: 'conv_nope', userId: s.userId, type: 'text', payload: {} }), () => ['conv_nope']),
-    missing('an unknown user', (s) => ({ ...cid(s), userId: 'user_nope', type: 'text', payload: {} }), () => ['user_nope']),
+    tooLarge('a payload over 128 KiB', (s) => ({ ...cid(s), userId: s.userId, type: 'text', payload: big(), tags: {} })),
+    missing('an unknown conversation', (s) => ({ conversationId: 'conv_nope', userId: s.userId, type: 'text', payload: {}, tags: {} }), () => ['conv_nope']),
+    missing('an unknown user', (s) => ({ ...cid(s), userId: 'user_nope', type: 'text', payload: {}, tags: {} }), () => ['user_nope']),
+  ],
+  getOrCreateMessage: [
+    invalid('no tags', (s) => ({ ...cid(s), userId: s.userId, type: 'text' }), 'tags'),
+    invalid('no type', (s) => ({ ...cid(s), userId: s.userId, tags: {} }), 'type'),
+    invalid('a payload that is text', (s) => ({ ...cid(s), userId: s.userId, type: 'text', payload: 'hi', tags: {} }), 'payload'),
+    invalid('discriminateByTags that is text', (s) => ({ ...cid(s), userId: s.userId, type: 'text', tags: { a: 'b' }, discriminateByTags: 'a' }), 'discriminateByTags'),
+    tooLarge('a payload over 128 KiB', (s) => ({ ...cid(s), userId: s.userId, type: 'text', payload: big(), tags: {} })),
+    missing('an unknown conversation', (s) => ({ conversationId: 'conv_nope', userId: s.userId, type: 'text', tags: { fresh: '1' } }), () => ['conv_nope']),
   ],
   getMessage: [...badIds(), missing('an unknown id', () => ({ id: 'msg_nope' }), () => ['msg_nope'])],
   updateMessage: [
@@ -250,6 +264,11 @@ const cases: Record<CallName, Case[]> = {
     missing('an unknown user', () => ({ type: 'e', userId: 'user_nope' }), () => ['user_nope']),
   ],
   getEvent: [...badIds(), missing('an unknown id', () => ({ id: 'evt_nope' }), () => ['evt_nope'])],
+  cancelScheduledEvent: [
+    ...badIds(),
+    missing('an unknown id', () => ({ id: 'evt_nope' }), () => ['evt_nope']),
+    invalid('an event that is not scheduled', (s) => ({ id: s.eventId }), 'id', 'pending'),
+  ],
   listEvents: [
     ...badPaging(() => ({}), ['messages', 'conversations', 'otherBotConversations']),
     invalid('an unknown status', () => ({ status: 'done' }), 'status'),
@@ -258,13 +277,13 @@ const cases: Record<CallName, Case[]> = {
   ],
 
   getState: [
-    ...badAddress(false),
+    ...badAddress(),
     missing('a state that does not exist', (s) => ({ type: 'conversation', id: s.conversationId, name: 'never-set' }), () => ['never-set']),
   ],
-  setState: [...badAddress(true), ...badStateWrites()],
-  getOrSetState: [...badAddress(true), ...badStateWrites()],
+  setState: [...badAddress({ payload: { a: 1 } }), ...badStateWrites()],
+  getOrSetState: [...badAddress({ payload: { a: 1 } }), ...badStateWrites()],
   patchState: [
-    ...badAddress(true),
+    ...badAddress({ payload: { a: 1 } }),
     invalid('a payload that is text', (s) => ({ ...stateAddress(s), payload: 'x' }), 'payload'),
     invalid('no payload', (s) => ({ ...stateAddress(s) }), 'payload'),
     tooLarge('a payload over 128 KiB', (s) => ({ ...stateAddress(s), payload: big() })),
@@ -278,7 +297,63 @@ const cases: Record<CallName, Case[]> = {
     ...badPaging(stateAddressNoName, ['conversations', 'otherBotStates', 'users']),
     invalid('a token of another owner’s states', (s) => ({ type: 'conversation', id: s.otherConversationId, nextToken: s.tokens.states }), 'nextToken'),
   ],
-  deleteState: [...badAddress(false)],
+  setStateExpiry: [
+    ...badAddress({ expiry: 60 }),
+    invalid('no expiry', (s) => stateAddress(s), 'expiry'),
+    invalid('a zero expiry', (s) => ({ ...stateAddress(s), expiry: 0 }), 'expiry'),
+    invalid('an expiry given as text', (s) => ({ ...stateAddress(s), expiry: '60' }), 'expiry'),
+    missing('a state that does not exist', (s) => ({ type: 'conversation', id: s.conversationId, name: 'never-set', expiry: 60 }), () => ['never-set']),
+  ],
+  deleteState: [...badAddress()],
+
+  createWorkflow: [
+    invalid('no input at all', () => undefined, 'name'),
+    invalid('no status', () => ({ name: 'onboarding' }), 'status'),
+    invalid('a status a workflow cannot start in', () => ({ name: 'onboarding', status: 'completed' }), 'status'),
+    invalid('in_progress without the eventId that started it', () => ({ name: 'onboarding', status: 'in_progress' }), 'eventId'),
+    invalid('an input that is a list', () => ({ name: 'onboarding', status: 'pending', input: [1] }), 'input'),
+    invalid('a timeoutAt that is not a date', () => ({ name: 'onboarding', status: 'pending', timeoutAt: 'soon' }), 'timeoutAt'),
+    tooLarge('an input over 128 KiB', () => ({ name: 'onboarding', status: 'pending', input: big() })),
+    missing('an unknown conversation', () => ({ name: 'onboarding', status: 'pending', conversationId: 'conv_nope' }), () => ['conv_nope']),
+    missing('an unknown user', () => ({ name: 'onboarding', status: 'pending', userId: 'user_nope' }), () => ['user_nope']),
+    missing('an unknown parent workflow', () => ({ name: 'onboarding', status: 'pending', parentWorkflowId: 'wf_nope' }), () => ['wf_nope']),
+  ],
+  getOrCreateWorkflow: [
+    invalid('no name', () => ({ status: 'pending', tags: { a: 'b' } }), 'name'),
+    invalid('an unknown status group', () => ({ name: 'onboarding', status: 'pending', discriminateByStatusGroup: 'running' }), 'discriminateByStatusGroup'),
+    missing('an unknown conversation', () => ({ name: 'onboarding', status: 'pending', tags: { fresh: '1' }, conversationId: 'conv_nope' }), () => ['conv_nope']),
+  ],
+  getWorkflow: [...badIds(), missing('an unknown id', () => ({ id: 'wf_nope' }), () => ['wf_nope'])],
+  updateWorkflow: [
+    ...badIds(() => ({ status: 'paused' })),
+    invalid('a status a workflow cannot be moved to', (s) => ({ id: s.workflowId, status: 'pending' }), 'status'),
+    invalid('in_progress without the eventId that started it', (s) => ({ id: s.workflowId, status: 'in_progress' }), 'eventId'),
+    invalid('an output that is text', (s) => ({ id: s.workflowId, output: 'done' }), 'output'),
+    invalid('a tag whose value is a number', (s) => ({ id: s.workflowId, tags: { a: 1 } }), 'tags.a'),
+    missing('an unknown id', () => ({ id: 'wf_nope', status: 'paused' }), () => ['wf_nope']),
+    missing('an unknown user', (s) => ({ id: s.workflowId, userId: 'user_nope' }), () => ['user_nope']),
+  ],
+  deleteWorkflow: [...badIds(), missing('an unknown id', () => ({ id: 'wf_nope' }), () => ['wf_nope'])],
+  listWorkflows: [
+    ...badPaging(() => ({}), ['conversations', 'events', 'otherBotConversations']),
+    invalid('an unknown status', () => ({ statuses: ['running'] }), 'statuses.0'),
+    invalid('statuses that is text', () => ({ statuses: 'pending' }), 'statuses'),
+    invalid('a token of all workflows used with a name filter', (s) => ({ name: 'onboarding', nextToken: s.tokens.workflows }), 'nextToken'),
+  ],
+
+  listTagValues: [
+    invalid('no key', () => ({ type: 'conversation' }), 'key'),
+    invalid('no type', () => ({ key: 'n' }), 'type'),
+    invalid('an unknown type', () => ({ key: 'n', type: 'event' }), 'type'),
+    ...badPaging(() => ({ key: 'n', type: 'conversation' }), ['conversations', 'users']),
+    invalid('a token of another tag’s values', (s) => ({ key: 'other', type: 'conversation', nextToken: s.tokens.tagValues }), 'nextToken'),
+    invalid('a token of the same tag on users', (s) => ({ key: 'n', type: 'user', nextToken: s.tokens.tagValues }), 'nextToken'),
+  ],
+  trackAnalytics: [
+    invalid('no name', () => ({ count: 1 }), 'name'),
+    invalid('no count', () => ({ name: 'signups' }), 'count'),
+    invalid('a count given as text', () => ({ name: 'signups', count: '1' }), 'count'),
+  ],
 }
 
 function cid(s: Scene) {
@@ -314,12 +389,14 @@ async function buildScene(client: Client, other: Client): Promise<Scene> {
   const [c0, c1] = conversations as [(typeof conversations)[0], (typeof conversations)[0]]
   let messageId = ''
   for (const c of [c0, c1])
-    for (const u of users) messageId = (await client.createMessage({ conversationId: c.id, userId: u.id, type: 'text', payload: { text: 'hi' } })).message.id
+    for (const u of users) messageId = (await client.createMessage({ conversationId: c.id, userId: u.id, type: 'text', payload: { text: 'hi' }, tags: { lang: 'en' } })).message.id
   let eventId = ''
   for (let i = 0; i < 3; i++) eventId = (await client.createEvent({ type: 'tick', conversationId: c0.id })).event.id
   for (const c of [c0, c1])
     for (const name of ['notes', 'more', 'most']) await client.setState({ type: 'conversation', id: c.id, name, payload: { a: 1 } })
   await client.setState({ type: 'conversation', id: c0.id, name: 'sessionData', payload: { startTime: 'now', data: {} } })
+  let workflowId = ''
+  for (let i = 0; i < 2; i++) workflowId = (await client.createWorkflow({ name: 'onboarding', status: 'pending', conversationId: c0.id, tags: { n: String(i) } })).workflow.id
 
   for (let i = 0; i < 3; i++) await other.createConversation({})
   const otherConversation = (await other.createConversation({})).conversation
@@ -332,6 +409,7 @@ async function buildScene(client: Client, other: Client): Promise<Scene> {
     outsiderId: outsider.id,
     messageId,
     eventId,
+    workflowId,
     tokens: {
       conversations: await tokenOf(client.listConversations({ limit: 1 })),
       conversationsByUpdate: await tokenOf(client.listConversations({ limit: 1, sortField: 'updatedAt' })),
@@ -343,6 +421,8 @@ async function buildScene(client: Client, other: Client): Promise<Scene> {
       participants: await tokenOf(client.listParticipants({ id: c0.id, limit: 1 })),
       otherBotConversations: await tokenOf(other.listConversations({ limit: 1 })),
       otherBotStates: await tokenOf(other.listStates({ type: 'conversation', id: otherConversation.id, limit: 1 })),
+      workflows: await tokenOf(client.listWorkflows({ limit: 1 })),
+      tagValues: await tokenOf(client.listTagValues({ key: 'n', type: 'conversation', limit: 1 })),
     },
   }
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { afterEach, beforeEach, describe, it } from 'node:test'
 import { z } from 'zod'
-import type { Client, StateDefinition, StateType } from '../runtime/client/index.ts'
+import { createClient, type Client, type StateDefinition, type StateType } from '../runtime/client/index.ts'
 import { inRange } from '../runtime/store/keys.ts'
 import * as layout from '../runtime/store/layout.ts'
 import type { Store } from '../runtime/store/store.ts'
@@ -345,14 +345,14 @@ for (const backend of backends) {
         const { user, conversation } = await userAndConversation()
         const before = await dump(store)
         await rejectsWith(
-          client.createMessage({ conversationId: conversation.id, userId: user.id, type: 'text', payload: { text: 'x'.repeat(128 * 1024) } }),
+          client.createMessage({ conversationId: conversation.id, userId: user.id, type: 'text', payload: { text: 'x'.repeat(128 * 1024) }, tags: {} }),
           'PayloadTooLarge',
           413,
         )
         assert.deepEqual(await dump(store), before)
         // just under the limit is fine
         const text = 'x'.repeat(128 * 1024 - JSON.stringify({ text: '' }).length)
-        const { message } = await client.createMessage({ conversationId: conversation.id, userId: user.id, type: 'text', payload: { text } })
+        const { message } = await client.createMessage({ conversationId: conversation.id, userId: user.id, type: 'text', payload: { text }, tags: {} })
         assert.equal((await client.getMessage({ id: message.id })).message.payload.text.length, text.length)
       })
     })
@@ -628,6 +628,64 @@ for (const backend of backends) {
       })
     })
 
+    describe('expiry in milliseconds (a Botpress project, as Botpress Cloud)', () => {
+      const msStates: Record<string, StateDefinition> = { sessionData: { ...declaredStates.sessionData!, expiry: HOUR } }
+      const msClient = () => createClient({ store, botId: 'bot1', clock, states: msStates, expiryUnit: 'ms' })
+
+      it('the definition’s expiry and the call’s are milliseconds, and so is the expiry a state answers with', async () => {
+        const ms = msClient()
+        const { conversation } = await ms.createConversation({})
+        const address = { type: 'conversation' as const, id: conversation.id, name: 'sessionData' }
+        const { state } = await ms.setState({ ...address, payload: { startTime: 'now', data: {} } })
+        assert.equal(state.expiry, HOUR)
+        assert.equal(state.expiresAt, new Date(clock.now() + HOUR).toISOString())
+        const { state: brief } = await ms.setState({ ...address, payload: { startTime: 'now', data: {} }, expiry: 1500 })
+        assert.equal(brief.expiry, 1500)
+        assert.equal(brief.expiresAt, new Date(clock.now() + 1500).toISOString())
+        // the same stored state, read by a client in seconds
+        assert.equal((await client.getState(address)).state.expiry, 1.5)
+        const { state: renewed } = await ms.setStateExpiry({ ...address, expiry: 2 * HOUR })
+        assert.equal(renewed.expiresAt, new Date(clock.now() + 2 * HOUR).toISOString())
+        clock.advance(2 * HOUR)
+        await rejectsWith(ms.getState(address), 'ResourceNotFound', 404)
+      })
+
+      it('an expiry of 0 ms or over 30 days is InvalidPayload, as Botpress Cloud’s bounds', async () => {
+        const ms = msClient()
+        const address = { type: 'bot' as const, id: 'bot1', name: 'cache' }
+        await rejectsWith(ms.setState({ ...address, payload: {}, expiry: 0 }), 'InvalidPayload', 400, 'expiry')
+        await rejectsWith(ms.setState({ ...address, payload: {}, expiry: 30 * 24 * HOUR + 1 }), 'InvalidPayload', 400, 'expiry')
+        assert.equal((await ms.setState({ ...address, payload: {}, expiry: 30 * 24 * HOUR })).state.expiry, 30 * 24 * HOUR)
+        assert.equal((await ms.setState({ ...address, payload: {}, expiry: 1 })).state.expiry, 1)
+      })
+
+      it('in seconds, setStateExpiry counts seconds from now and keeps the payload', async () => {
+        const address = { type: 'bot' as const, id: 'bot1', name: 'cache' }
+        await client.setState({ ...address, payload: { a: 1 } })
+        clock.advance(SECOND)
+        const { state } = await client.setStateExpiry({ ...address, expiry: 60 })
+        assert.deepEqual(state.payload, { a: 1 })
+        assert.equal(state.expiry, 60)
+        assert.equal(state.expiresAt, new Date(clock.now() + 60 * SECOND).toISOString())
+      })
+    })
+
+    describe('records stored before Botpress’s shapes', () => {
+      it('a conversation stored with integration { id, name } or none reads with integration as a string', async () => {
+        const at = new Date(clock.now()).toISOString()
+        const old = (id: string, integration?: { id: string; name: string }) => ({ id, createdAt: at, updatedAt: at, channel: 'channel', tags: {}, ...(integration ? { integration } : {}) })
+        await store.batch([
+          { type: 'put', key: layout.conversations.record('bot1', 'old-tg'), value: JSON.stringify(old('old-tg', { id: 'telegram', name: 'telegram' })) },
+          { type: 'put', key: layout.conversations.byTime('bot1', 'createdAt', clock.now(), 'old-tg'), value: '' },
+          { type: 'put', key: layout.conversations.record('bot1', 'old-none'), value: JSON.stringify(old('old-none')) },
+        ])
+        assert.equal((await client.getConversation({ id: 'old-tg' })).conversation.integration, 'telegram')
+        assert.equal((await client.getConversation({ id: 'old-none' })).conversation.integration, 'chat')
+        assert.deepEqual(ids((await client.listConversations({ integrationName: 'telegram' })).conversations), ['old-tg'])
+        assert.equal((await client.updateConversation({ id: 'old-none', tags: { a: 'b' } })).conversation.integration, 'chat')
+      })
+    })
+
     describe('paging', () => {
       it('every list walks all its records once, page by page, and the last page has no nextToken', async () => {
         const { user, conversation } = await userAndConversation({ group: 'g' })
@@ -744,18 +802,25 @@ for (const backend of backends) {
           await client.createEvent({ type: 'login', userId: u.id })
         }
         await client.setState({ type: 'bot', id: 'bot1', name: 'config', payload: { v: 1 } })
+        const workflows: Record<string, string> = {}
+        for (const c of [doomed, kept]) {
+          const { workflow } = await client.createWorkflow({ name: 'onboarding', status: 'pending', conversationId: c.id, tags: { kind: 'chat' } })
+          workflows[c.id] = workflow.id
+          await client.setState({ type: 'workflow', id: workflow.id, name: 'progress', payload: { step: 1 } })
+        }
+        await client.createWorkflow({ name: 'survey', status: 'listening', userId: ann.id })
         // the same story for another bot on the same store
         const other = testClient(store, { botId: 'other', clock }).client
         const { user: otherUser } = await other.createUser({ name: 'Zed' })
         const { conversation: otherConv } = await other.createConversation({})
         await other.addParticipant({ id: otherConv.id, userId: otherUser.id })
-        await other.createMessage({ conversationId: otherConv.id, userId: otherUser.id, type: 'text', payload: { text: 'hi' } })
+        await other.createMessage({ conversationId: otherConv.id, userId: otherUser.id, type: 'text', payload: { text: 'hi' }, tags: {} })
         await other.setState({ type: 'conversation', id: otherConv.id, name: 'x', payload: { a: 1 }, expiry: 60 })
-        return { ann, bob, doomed, kept, messages, otherBefore: await botEntries(store, 'other') }
+        return { ann, bob, doomed, kept, messages, workflows, otherBefore: await botEntries(store, 'other') }
       }
 
-      it('deleting a conversation leaves no key or value naming it, and everything else in place', async () => {
-        const { ann, bob, doomed, kept, messages, otherBefore } = await scene()
+      it('deleting a conversation leaves no key or value naming it, nor its workflows and their states, and everything else in place', async () => {
+        const { ann, bob, doomed, kept, messages, workflows, otherBefore } = await scene()
         assert.ok((await entriesMentioning(store, doomed.id)).length > 10)
         assert.deepEqual(await client.deleteConversation({ id: doomed.id }), {})
         assert.deepEqual(await entriesMentioning(store, doomed.id), [])
@@ -765,7 +830,11 @@ for (const backend of backends) {
         }
         await rejectsWith(client.getConversation({ id: doomed.id }), 'ResourceNotFound', 404)
         await rejectsWith(client.getState({ type: 'conversation', id: doomed.id, name: 'plain' }), 'ResourceNotFound', 404)
+        assert.deepEqual(await entriesMentioning(store, workflows[doomed.id]!), [], 'the workflow and its state are gone')
         // the rest stands
+        assert.deepEqual(ids((await client.listWorkflows({ name: 'onboarding' })).workflows), [workflows[kept.id]])
+        assert.equal((await client.listWorkflows({ name: 'survey' })).workflows.length, 1)
+        assert.deepEqual((await client.getState({ type: 'workflow', id: workflows[kept.id]!, name: 'progress' })).state.payload, { step: 1 })
         assert.deepEqual(ids((await client.listConversations({})).conversations), [kept.id])
         assert.deepEqual(ids((await client.listConversations({ tags: { topic: 'billing' } })).conversations), [kept.id])
         assert.deepEqual(ids((await client.listConversations({ participantIds: [ann.id] })).conversations), [kept.id])
@@ -804,6 +873,8 @@ for (const backend of backends) {
         assert.equal((await client.listConversations({ participantIds: [bob.id] })).conversations.length, 2)
         assert.equal((await client.listStates({ type: 'user', id: bob.id })).states.length, 2)
         assert.equal((await client.listEvents({ type: 'login' })).events.length, 1)
+        assert.deepEqual((await client.listWorkflows({ name: 'survey' })).workflows, [], 'its workflow went with it')
+        assert.equal((await client.listWorkflows({ name: 'onboarding' })).workflows.length, 2)
         assert.deepEqual(await botEntries(store, 'other'), otherBefore)
       })
 
@@ -823,7 +894,7 @@ for (const backend of backends) {
         const { user } = await a.createUser({ id: 'same-user', name: 'A user', tags: { t: '1' } })
         const { conversation } = await a.createConversation({ id: 'same-conv', tags: { t: '1' } })
         await a.addParticipant({ id: conversation.id, userId: user.id })
-        const { message } = await a.createMessage({ conversationId: conversation.id, userId: user.id, type: 'text', payload: { text: 'a' } })
+        const { message } = await a.createMessage({ conversationId: conversation.id, userId: user.id, type: 'text', payload: { text: 'a' }, tags: {} })
         const { event } = await a.createEvent({ type: 'e', conversationId: conversation.id })
         await a.setState({ type: 'conversation', id: conversation.id, name: 'n', payload: { from: 'a' } })
         await a.setState({ type: 'bot', id: 'a', name: 'n', payload: { from: 'a' } })

@@ -231,6 +231,7 @@ async function writeAll(client: Client, d: Dataset, mark: string) {
   await client.setState({ type: 'user', id: d.userId, name: d.stateName, payload: { mark } })
   await client.setState({ type: 'bot', id: d.conversationId, name: d.stateName, payload: { mark }, expiry: 60 })
   await client.setState({ type: 'workflow', id: d.workflowId, name: d.stateName, payload: { mark }, expiry: 3600 })
+  await client.createWorkflow({ name: d.stateName, status: 'pending', input: { mark }, conversationId: d.conversationId, userId: d.userId, tags: d.tags })
 }
 
 /** What a bot reads back of `d`: `mark` when it is its own data, nothing when it never wrote any. */
@@ -250,7 +251,13 @@ async function assertSees(client: Client, d: Dataset, mark: string | undefined) 
     taggedUsers: (await client.listUsers({ tags: firstTag })).users,
     messages: (await client.listMessages({})).messages,
     taggedMessages: (await client.listMessages({ tags: firstTag })).messages,
+    workflows: (await client.listWorkflows({})).workflows,
+    taggedWorkflows: (await client.listWorkflows({ tags: d.tags })).workflows,
+    workflowsOfConversation: (await client.listWorkflows({ conversationId: d.conversationId, name: d.stateName })).workflows,
   }
+  const [tagName, tagValue] = Object.entries(d.tags)[0]!
+  for (const type of ['conversation', 'user', 'message'] as const)
+    assert.deepEqual((await client.listTagValues({ key: tagName, type })).tags, mark === undefined ? [] : [{ value: tagValue }], `${type} tag values`)
   if (mark === undefined) {
     assert.equal(await errorType(client.getConversation({ id: d.conversationId })), 'ResourceNotFound')
     assert.equal(await errorType(client.getUser({ id: d.userId })), 'ResourceNotFound')
@@ -268,6 +275,7 @@ async function assertSees(client: Client, d: Dataset, mark: string | undefined) 
   assert.deepEqual((await client.getUser({ id: d.userId })).user.tags, d.tags)
   for (const [name, list] of Object.entries(lists)) assert.equal(list.length, 1, name)
   assert.deepEqual(lists.messages[0]!.payload, { mark })
+  assert.deepEqual(lists.workflows[0]!.input, { mark })
   assert.deepEqual(
     (await client.listParticipants({ id: d.conversationId })).participants.map((p) => p.id),
     [d.userId],
@@ -353,7 +361,7 @@ for (const backend of backends) {
             ['getOrCreateUser', () => client.getOrCreateUser({ id: bad })],
             ['addParticipant', () => client.addParticipant({ id: d.conversationId, userId: bad })],
             ['addParticipant to', () => client.addParticipant({ id: bad, userId: d.userId })],
-            ['createMessage', () => client.createMessage({ conversationId: bad, userId: d.userId, type: 'text', payload: {} })],
+            ['createMessage', () => client.createMessage({ conversationId: bad, userId: d.userId, type: 'text', payload: {}, tags: {} })],
             ['setState bot', () => client.setState({ type: 'bot', id: bad, name: d.stateName, payload: { x: 1 } })],
             ['setState workflow', () => client.setState({ type: 'workflow', id: bad, name: d.stateName, payload: { x: 1 } })],
             ['getOrSetState', () => client.getOrSetState({ type: 'bot', id: bad, name: d.stateName, payload: { x: 1 } })],

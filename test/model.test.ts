@@ -46,7 +46,7 @@ const OWNERS: { type: StateType; id: string }[] = [
 // The model.
 
 type Tags = Record<string, string>
-type Conversation = { id: string; createdAt: string; updatedAt: string; channel: string; tags: Tags }
+type Conversation = { id: string; createdAt: string; updatedAt: string; channel: string; integration: string; tags: Tags }
 type User = { id: string; createdAt: string; updatedAt: string; tags: Tags; name?: string }
 type Message = {
   id: string
@@ -61,6 +61,9 @@ type Message = {
 }
 type State = {
   id: string
+  botId: string
+  conversationId?: string
+  userId?: string
   type: StateType
   name: string
   payload: Record<string, unknown>
@@ -68,6 +71,21 @@ type State = {
   updatedAt: string
   expiry?: number
   expiresAt?: string
+}
+
+type Workflow = {
+  id: string
+  name: string
+  status: string
+  input: Record<string, unknown>
+  output: Record<string, unknown>
+  conversationId?: string
+  userId?: string
+  createdAt: string
+  updatedAt: string
+  completedAt?: string
+  timeoutAt: string
+  tags: Tags
 }
 
 type Model = {
@@ -81,6 +99,8 @@ type Model = {
   goneMessages: Set<string>
   /** Stored states, expired ones included, by `stateKey`. */
   states: Map<string, State>
+  workflows: Map<string, Workflow>
+  goneWorkflows: Set<string>
 }
 
 type Real = { client: Client; clock: VirtualClock; store: Store }
@@ -129,7 +149,9 @@ function writeModelState(
   live: State | undefined,
 ): State {
   const seconds = expiry === null ? undefined : (expiry ?? live?.expiry ?? DEFINITIONS[a.name]?.expiry)
-  const state: State = { id: a.id, type: a.type, name: a.name, payload, createdAt: live?.createdAt ?? iso(m.now), updatedAt: iso(m.now) }
+  const state: State = { id: a.id, botId: BOT, type: a.type, name: a.name, payload, createdAt: live?.createdAt ?? iso(m.now), updatedAt: iso(m.now) }
+  if (a.type === 'conversation') state.conversationId = a.id
+  if (a.type === 'user') state.userId = a.id
   if (seconds !== undefined) {
     state.expiry = seconds
     state.expiresAt = iso(m.now + Math.round(seconds * 1000))
@@ -257,6 +279,13 @@ async function checkAll(m: Model, r: Real) {
   assert.deepEqual(users, [...m.users.values()].sort(byTimeThenId((u) => Date.parse((u as User).createdAt))).reverse(), 'listUsers')
   for (const [id, message] of m.messages) assert.deepEqual(await r.client.getMessage({ id }), { message }, `getMessage ${id}`)
   for (const id of m.goneMessages) assert.deepEqual(await outcome(r.client.getMessage({ id })), { error: 'ResourceNotFound' })
+  for (const [id, workflow] of m.workflows) assert.deepEqual(await r.client.getWorkflow({ id }), { workflow }, `getWorkflow ${id}`)
+  for (const id of m.goneWorkflows) assert.deepEqual(await outcome(r.client.getWorkflow({ id })), { error: 'ResourceNotFound' })
+  const workflows = await walk(2, async (nextToken) => {
+    const { workflows, meta } = await r.client.listWorkflows({ limit: 2, nextToken })
+    return { items: workflows, nextToken: meta.nextToken }
+  })
+  assert.deepEqual(workflows, [...m.workflows.values()].sort(byTimeThenId((w) => Date.parse((w as Workflow).createdAt))).reverse(), 'listWorkflows')
   for (const owner of OWNERS) {
     for (const name of NAMES) {
       const live = liveState(m, owner.type, owner.id, name)
@@ -291,7 +320,7 @@ async function createConversation(m: Model, r: Real, id: string, tags: Record<st
   const got = await outcome(r.client.createConversation({ id, tags }))
   if (existing) return assertKeptExisting(got, { conversation: existing }, 'createConversation of an existing id')
   if ('error' in got) return assert.fail(`createConversation: ${got.error}`)
-  const conversation: Conversation = { id, createdAt: iso(m.now), updatedAt: iso(m.now), channel: 'channel', tags: clean(tags) }
+  const conversation: Conversation = { id, createdAt: iso(m.now), updatedAt: iso(m.now), channel: 'channel', integration: 'chat', tags: clean(tags) }
   assert.deepEqual(got.ok, { conversation })
   m.conversations.set(id, conversation)
   m.members.set(id, new Set())
@@ -318,7 +347,24 @@ async function deleteConversation(m: Model, r: Real, id: string) {
       m.goneMessages.add(messageId)
     }
   for (const [k, s] of m.states) if (s.type === 'conversation' && s.id === id) m.states.delete(k)
+  forgetWorkflows(m, (w) => w.conversationId === id)
   await assertNothingNames(r, id, ['id', 'conversationId'])
+}
+
+/** A cascade took these workflows. */
+function forgetWorkflows(m: Model, taken: (w: Workflow) => boolean) {
+  for (const [id, w] of m.workflows)
+    if (taken(w)) {
+      m.workflows.delete(id)
+      m.goneWorkflows.add(id)
+    }
+}
+
+/** The values of a tag on a kind of record, as listTagValues gives them: each once, in index order. */
+function expectedTagValues(m: Model, type: 'conversation' | 'user' | 'message', name: string) {
+  const records: { tags: Tags }[] = [...(type === 'conversation' ? m.conversations : type === 'user' ? m.users : m.messages).values()]
+  const values = new Set(records.filter((x) => Object.hasOwn(x.tags, name)).map((x) => x.tags[name]!))
+  return [...values].sort(idOrder).map((value) => ({ value }))
 }
 
 async function createUser(m: Model, r: Real, id: string, tags: Record<string, string>, name: string | undefined) {
@@ -356,6 +402,7 @@ async function deleteUser(m: Model, r: Real, id: string) {
       m.goneMessages.add(messageId)
     }
   for (const [k, s] of m.states) if (s.type === 'user' && s.id === id) m.states.delete(k)
+  forgetWorkflows(m, (w) => w.userId === id)
   await assertNothingNames(r, id, ['id', 'userId'])
 }
 
@@ -527,6 +574,74 @@ const commandArbs = [
     }),
   ),
 
+  ...often(
+    fc
+      .record({
+        name: fc.constantFrom('w1', 'w\u0000'),
+        status: fc.constantFrom<'pending' | 'listening'>('pending', 'listening'),
+        conversationId: fc.option(conversationId, { nil: undefined }),
+        userId: fc.option(userId, { nil: undefined }),
+        tags,
+      })
+      .map((w) =>
+        command(`createWorkflow(${show(w)})`, async (m, r) => {
+          const input = Object.fromEntries(Object.entries(w).filter(([, v]) => v !== undefined)) as typeof w
+          const missing = (w.conversationId !== undefined && !m.conversations.has(w.conversationId)) || (w.userId !== undefined && !m.users.has(w.userId))
+          const got = await expectOutcome('createWorkflow', r.client.createWorkflow(input), missing ? 'ResourceNotFound' : undefined)
+          if (!got) return
+          const workflow: Workflow = {
+            id: got.workflow.id,
+            name: w.name,
+            status: w.status,
+            input: {},
+            output: {},
+            createdAt: iso(m.now),
+            updatedAt: iso(m.now),
+            timeoutAt: iso(m.now + 24 * 3600 * 1000),
+            tags: clean(w.tags),
+          }
+          if (w.conversationId !== undefined) workflow.conversationId = w.conversationId
+          if (w.userId !== undefined) workflow.userId = w.userId
+          assert.ok(!m.workflows.has(workflow.id) && !m.goneWorkflows.has(workflow.id), 'a new workflow has a new id')
+          assert.deepEqual(got, { workflow })
+          m.workflows.set(workflow.id, workflow)
+        }),
+      ),
+  ),
+  fc.tuple(fc.nat(), fc.constantFrom<'listening' | 'paused' | 'completed' | 'failed' | 'cancelled'>('listening', 'paused', 'completed', 'failed', 'cancelled'), tagsPatch).map(([n, status, t]) =>
+    command(`updateWorkflow(#${n}, ${show(status, t)})`, async (m, r) => {
+      const ids = [...m.workflows.keys(), ...m.goneWorkflows, 'wf_unknown']
+      const id = ids[n % ids.length]!
+      const before = m.workflows.get(id)
+      const got = await expectOutcome('updateWorkflow', r.client.updateWorkflow({ id, status, tags: t }), before ? undefined : 'ResourceNotFound')
+      if (!before) return
+      const after: Workflow = { ...before, status, tags: clean(t, before.tags), updatedAt: iso(m.now) }
+      const finished = (s: string) => ['completed', 'failed', 'cancelled', 'timedout'].includes(s)
+      if (!finished(status)) delete after.completedAt
+      else if (!finished(before.status)) after.completedAt = iso(m.now)
+      assert.deepEqual(got, { workflow: after })
+      m.workflows.set(id, after)
+    }),
+  ),
+  fc.nat().map((n) =>
+    command(`deleteWorkflow(#${n})`, async (m, r) => {
+      const ids = [...m.workflows.keys(), ...m.goneWorkflows, 'wf_unknown']
+      const id = ids[n % ids.length]!
+      const exists = m.workflows.has(id)
+      await expectOutcome('deleteWorkflow', r.client.deleteWorkflow({ id }), exists ? undefined : 'ResourceNotFound')
+      forgetWorkflows(m, (w) => w.id === id)
+    }),
+  ),
+  fc.tuple(fc.constantFrom<'conversation' | 'user' | 'message'>('conversation', 'user', 'message'), fc.constantFrom(...TAG_NAMES), limit).map(([type, name, l]) =>
+    command(`listTagValues(${show(type, name, l)})`, async (m, r) => {
+      const got = await walk(l, async (nextToken) => {
+        const { tags, meta } = await r.client.listTagValues({ key: name, type, pageSize: l, nextToken })
+        return { items: tags, nextToken: meta.nextToken }
+      })
+      assert.deepEqual(got, expectedTagValues(m, type, name))
+    }),
+  ),
+
   // Steps that land exactly on expiries (0.5 s, 1 s, 1.5 s, 2 s, 3 s) and just before or after them.
   ...often(
     fc.oneof(fc.constantFrom(0, 1, 499, 500, 500, 999, 1000, 1000, 1001, 1500, 2000, 3000), fc.integer({ min: 0, max: 4000 })).map((ms) =>
@@ -609,6 +724,8 @@ for (const backend of backends) {
               messages: new Map(),
               goneMessages: new Set(),
               states: new Map(),
+              workflows: new Map(),
+              goneWorkflows: new Set(),
             }
             const real: Real = { client, clock, store }
             await fc.asyncModelRun(() => ({ model, real }), cmds)
@@ -616,6 +733,7 @@ for (const backend of backends) {
             // Deleting every record, with its cascade, leaves not one key behind.
             for (const id of [...model.conversations.keys()]) await deleteConversation(model, real, id)
             for (const id of [...model.users.keys()]) await deleteUser(model, real, id)
+            for (const id of [...model.workflows.keys()]) await client.deleteWorkflow({ id })
             for (const owner of OWNERS.filter((o) => o.type === 'bot' || o.type === 'workflow'))
               for (const name of NAMES) await client.deleteState({ ...owner, name })
             // A bot or workflow state deleted after it expired owes its stateExpired handlers: once they ran (as

@@ -63,6 +63,60 @@ for (const backend of backends) {
       )
     })
 
+    it('the values of a tag, page by page, are each given once, in order, and every value that stayed throughout is seen, whatever is written between pages', async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.constantFrom<'conversation' | 'user'>('conversation', 'user'),
+          fc.uniqueArray(fc.string({ minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 25 }),
+          fc.integer({ min: 1, max: 7 }),
+          fc.array(fc.record({ kind: fc.constantFrom('create', 'delete'), value: fc.string({ minLength: 1, maxLength: 3 }), pick: fc.nat() }), { maxLength: 10 }),
+          async (type, values, pageSize, between) => {
+            const { store, close } = await backend.open()
+            const { client } = testClient(store)
+            // Conversations hold two index keys a tag (by creation and by update), users one.
+            const records = {
+              conversation: {
+                create: async (plan: string) => (await client.createConversation({ tags: { plan } })).conversation.id,
+                delete: (id: string) => client.deleteConversation({ id }),
+              },
+              user: {
+                create: async (plan: string) => (await client.createUser({ tags: { plan } })).user.id,
+                delete: (id: string) => client.deleteUser({ id }),
+              },
+            }[type]
+            try {
+              const holders = new Map<string, string>()
+              for (const value of values) holders.set(await records.create(value), value)
+              const gone = new Set<string>()
+              const seen: string[] = []
+              let nextToken: string | undefined
+              let step = 0
+              do {
+                const page = await client.listTagValues({ key: 'plan', type, pageSize, nextToken })
+                assert.ok(page.tags.length <= pageSize)
+                seen.push(...page.tags.map((t) => t.value))
+                nextToken = page.meta.nextToken
+                const write = between[step++]
+                if (write?.kind === 'create') holders.set(await records.create(write.value), write.value)
+                else if (write?.kind === 'delete' && holders.size > 0) {
+                  const [id, value] = [...holders][write.pick % holders.size]!
+                  await records.delete(id)
+                  holders.delete(id)
+                  if (![...holders.values()].includes(value)) gone.add(value)
+                }
+              } while (nextToken)
+              assert.equal(new Set(seen).size, seen.length, `no value twice: ${JSON.stringify(seen)}`)
+              assert.deepEqual(seen, [...seen].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))), 'in order')
+              for (const value of values) if (!gone.has(value)) assert.ok(seen.includes(value), `${JSON.stringify(value)} stayed and was seen`)
+            } finally {
+              await close()
+            }
+          },
+        ),
+        { numRuns: 40 },
+      )
+    })
+
     it('more walks than stay open: the oldest goes on over the live index', async () => {
       const { store, close } = await backend.open()
       const { client } = testClient(store)

@@ -345,11 +345,11 @@ for (const backend of backends) {
       ])
     })
 
-    it('getConversation gives back the stored conversation: no integration, its creation time and tags', async () => {
+    it('getConversation gives back the stored conversation: its integration (chat, as Botpress), creation time and tags', async () => {
       const args = await incoming('hello')
       await page.getConversation(args)
       assert.deepEqual(console.lines, [
-        ['Integration:', undefined],
+        ['Integration:', 'chat'],
         ['Created at:', args.conversation.createdAt],
         ['Tags:', { source: 'site' }],
       ])

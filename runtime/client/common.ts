@@ -13,6 +13,15 @@ export type StateType = (typeof stateTypes)[number]
 /** What the client needs to know of a state declared in the bot's definition. */
 export type StateDefinition = { type: StateType; schema?: z.ZodType; expiry?: number }
 
+/**
+ * The unit of a state's `expiry`, in calls, in answers and in the definition: seconds as the reference page
+ * says, or milliseconds as Botpress Cloud (a bot that is a Botpress project). Stored records keep seconds.
+ */
+export type ExpiryUnit = 'seconds' | 'ms'
+
+/** Where a client call reports what it does not store (trackAnalytics). */
+export type ClientLogger = { info(message: string, fields?: Record<string, unknown>): void }
+
 /** Everything a client call works with. */
 export type ClientContext = {
   store: Store
@@ -21,11 +30,13 @@ export type ClientContext = {
   ids: IdGenerator
   /** The definition's `states` map; undeclared names take any JSON object. */
   states: Record<string, StateDefinition>
+  expiryUnit: ExpiryUnit
+  logger?: ClientLogger
   /**
    * Told of states that had expired (but the time keeper had not taken yet) when a write replaced or
    * deleted them: they were moved aside in the same batch, and their stateExpired handlers are owed.
    */
-  expired?: (states: import('./states.ts').State[]) => void
+  expired?: (states: import('./states.ts').BotpressState[]) => void
 }
 
 /** The largest payload of a state or message, in bytes of JSON. */
@@ -54,10 +65,16 @@ export const tagsPatchSchema = withoutProtoKey<Record<string, string | null>>().
   z.record(z.string().min(1).max(200), z.string().max(1000).nullable()),
 )
 
-/** A page request. */
+/** A page request: `limit` (localbot's, as the reference page) or Botpress's `pageSize`, the same thing. */
 export const pageSchema = {
   limit: z.number().int().min(1).max(100).optional(),
+  pageSize: z.number().int().min(1).max(100).optional(),
   nextToken: z.string().max(4096).optional(),
+}
+
+/** The metadata of a list page: `nextToken` absent on the last page. */
+export function pageMeta(nextToken: string | undefined): { nextToken?: string } {
+  return nextToken === undefined ? {} : { nextToken }
 }
 
 /** Parses the input of `call`, raising InvalidPayload naming the first bad field. */
@@ -67,6 +84,25 @@ export function parseInput<S extends z.ZodType>(call: string, schema: S, input: 
   const issue = result.error.issues[0]!
   const field = issue.path.length > 0 ? issue.path.join('.') : 'input'
   throw new InvalidPayloadError(`${call}: ${field}: ${issue.message}`)
+}
+
+/** An HTTP method of Botpress's API. */
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
+
+/**
+ * One operation of the API: its Botpress route (method and path, `{name}` a path parameter, as
+ * @botpress/client 1.45's generated code has it; none for localbot's own calls), its input schema, and
+ * what it does with the parsed input. The in-process client and the HTTP transport both read it.
+ */
+export type Operation<S extends z.ZodType = z.ZodType, R = unknown> = {
+  route?: { method: HttpMethod; path: `/v1/chat/${string}` }
+  input: S
+  run: (ctx: ClientContext, input: z.output<S>) => Promise<R>
+}
+
+/** Declares an operation, inferring its input and output types. */
+export function operation<S extends z.ZodType, R>(op: Operation<S, R>): Operation<S, R> {
+  return op
 }
 
 /**
@@ -98,8 +134,8 @@ export function mergeTags(current: Tags, patch: Record<string, string | null> | 
   return Object.fromEntries(entries)
 }
 
-/** Tags of a create call, with empty values dropped. */
-export function cleanTags(tags: Record<string, string> | undefined): Tags {
+/** Tags of a create call, with empty (and, for get-or-create, `null`) values dropped. */
+export function cleanTags(tags: Record<string, string | null> | undefined): Tags {
   return mergeTags({}, tags)
 }
 
@@ -120,6 +156,8 @@ export function tagsMatch(tags: Tags, filter: Tags | undefined): boolean {
 export type TagIndex<T> = {
   rangeOf: (name: string, value: string) => Range
   load: (indexKeys: string[]) => Promise<(T | undefined)[]>
+  /** What a record must also be, besides carrying the tags. */
+  accept?: (record: T) => boolean
 }
 
 /** Records loaded at once while a look-up by tags walks an index. */
@@ -137,7 +175,7 @@ export async function findOldestByTags<T extends { tags: Tags }>(ctx: ClientCont
   const found = async () => {
     const records = await index.load(chunk)
     chunk = []
-    return records.find((record) => record !== undefined && tagsMatch(record.tags, tags))
+    return records.find((record) => record !== undefined && tagsMatch(record.tags, tags) && (index.accept?.(record) ?? true))
   }
   for await (const indexKey of ctx.store.iterateKeys(await shortest(ctx.store, ranges), { first: LOOKUP_CHUNK })) {
     chunk.push(indexKey)
@@ -146,6 +184,29 @@ export async function findOldestByTags<T extends { tags: Tags }>(ctx: ClientCont
     if (record) return record
   }
   return chunk.length > 0 ? found() : undefined
+}
+
+/**
+ * The get-or-create of every resource: the record with `id` when one is given, else the oldest carrying the
+ * discriminating tags (`discriminateByTags`, or all the given tags), else a new one made by `create`.
+ */
+export async function getOrCreate<T extends { tags: Tags }>(
+  ctx: ClientContext,
+  spec: {
+    byId?: { target: LockTarget; find: () => Promise<T | undefined> }
+    tags: Tags
+    discriminateByTags: string[] | undefined
+    index: TagIndex<T>
+    create: () => Promise<T>
+  },
+): Promise<{ record: T; created: boolean }> {
+  const find = spec.byId?.find ?? (() => findOldestByTags(ctx, discriminatingTags(spec.tags, spec.discriminateByTags), spec.index))
+  const run = async () => {
+    const existing = await find()
+    return existing ? { record: existing, created: false } : { record: await spec.create(), created: true }
+  }
+  // Found by id, one record is at stake; found by tags, any of them could be.
+  return spec.byId ? withLocks(ctx, [spec.byId.target], run) : withBotLock(ctx, run)
 }
 
 /** The range with the fewest keys, found by counting them all side by side until one ends. */
@@ -168,8 +229,8 @@ export function nowIso(ctx: ClientContext): string {
   return new Date(ctx.clock.now()).toISOString()
 }
 
-/** What a write locks besides its bot: a conversation, a user, a message, an event, or a state owner. */
-export type LockTarget = ['c' | 'u' | 'm' | 'e', string] | ['s', string, string]
+/** What a write locks besides its bot: a conversation, a user, a message, an event, a workflow, or a state owner. */
+export type LockTarget = ['c' | 'u' | 'm' | 'e' | 'w', string] | ['s', string, string]
 
 /**
  * Runs a read-check-write sequence of one bot: the bot's lock shared, the records it touches alone.

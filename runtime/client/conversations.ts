@@ -3,17 +3,16 @@ import * as layout from '../store/layout.ts'
 import type { Op } from '../store/store.ts'
 import {
   cleanTags,
-  discriminatingTags,
-  findOldestByTags,
+  getOrCreate,
   idSchema,
   mergeTags,
   nowIso,
+  operation,
+  pageMeta,
   pageSchema,
-  parseInput,
   tagsMatch,
   tagsPatchSchema,
   tagsSchema,
-  withBotLock,
   withLocks,
   type ClientContext,
   type Tags,
@@ -28,10 +27,16 @@ export type Conversation = {
   createdAt: string
   updatedAt: string
   channel: string
+  /** The integration it came through: `integrationName` when created with one, else `chat`. */
+  integration: string
   tags: Tags
-  integration?: { id: string; name: string }
   currentTaskId?: string
 }
+
+/** What a conversation is in when created without `integrationName`: Botpress's own chat integration. */
+export const DEFAULT_INTEGRATION = 'chat'
+/** A conversation's channel when created without one. */
+export const DEFAULT_CHANNEL = 'channel'
 
 const createSchema = z.object({
   id: idSchema.optional(),
@@ -40,7 +45,10 @@ const createSchema = z.object({
   tags: tagsSchema.optional(),
 })
 
-const getOrCreateSchema = createSchema.extend({ discriminateByTags: z.array(z.string().min(1)).optional() })
+const getOrCreateSchema = createSchema.extend({
+  tags: tagsPatchSchema.optional(),
+  discriminateByTags: z.array(z.string().min(1)).optional(),
+})
 
 const updateSchema = z.object({
   id: idSchema,
@@ -80,9 +88,26 @@ export async function participantIdsOf(ctx: ClientContext, conversationId: strin
   return keys.map(lastSegment)
 }
 
+/**
+ * A stored conversation in Botpress's shape. Records written before localbot followed it hold
+ * `integration: { id, name }`, or no integration at all.
+ */
+export function asConversation(stored: Conversation): Conversation
+export function asConversation(stored: Conversation | undefined): Conversation | undefined
+export function asConversation(stored: Conversation | undefined): Conversation | undefined {
+  if (!stored || typeof stored.integration === 'string') return stored
+  const old = stored.integration as { name?: unknown } | undefined
+  return { ...stored, integration: typeof old?.name === 'string' ? old.name : DEFAULT_INTEGRATION }
+}
+
+/** Reads a conversation, if there is one. */
+export async function findConversation(ctx: ClientContext, id: string): Promise<Conversation | undefined> {
+  return asConversation(await ctx.store.getJson<Conversation>(layout.conversations.record(ctx.botId, id)))
+}
+
 /** Reads a conversation or raises ResourceNotFound. */
 export async function requireConversation(ctx: ClientContext, id: string): Promise<Conversation> {
-  const conversation = await ctx.store.getJson<Conversation>(layout.conversations.record(ctx.botId, id))
+  const conversation = await findConversation(ctx, id)
   if (!conversation) throw new ResourceNotFoundError(`conversation ${JSON.stringify(id)} not found`)
   return conversation
 }
@@ -102,119 +127,131 @@ export function writeConversationOps(
 }
 
 /** A conversation as it will be stored. */
-export function newConversation(ctx: ClientContext, input: z.output<typeof createSchema>): Conversation {
+export function newConversation(
+  ctx: ClientContext,
+  input: { id?: string; channel?: string; integrationName?: string; tags?: Record<string, string | null> },
+): Conversation {
   const now = nowIso(ctx)
-  const conversation: Conversation = {
+  return {
     id: input.id ?? ctx.ids('conv'),
     createdAt: now,
     updatedAt: now,
-    channel: input.channel ?? 'channel',
+    channel: input.channel ?? DEFAULT_CHANNEL,
+    integration: input.integrationName ?? DEFAULT_INTEGRATION,
     tags: cleanTags(input.tags),
   }
-  if (input.integrationName) conversation.integration = { id: input.integrationName, name: input.integrationName }
-  return conversation
 }
 
-function loadConversations(ctx: ClientContext, indexKeys: string[]) {
-  return ctx.store.getManyJson<Conversation>(indexKeys.map((k) => layout.conversations.record(ctx.botId, lastSegment(k))))
+/** Loads the conversations named at the end of index keys. */
+export async function loadConversations(ctx: ClientContext, indexKeys: string[]) {
+  const stored = await ctx.store.getManyJson<Conversation>(indexKeys.map((k) => layout.conversations.record(ctx.botId, lastSegment(k))))
+  return stored.map((c) => asConversation(c))
 }
 
-/** Conversation calls of the client. */
-export const conversationCalls = {
+/** Conversation operations of the API. */
+export const conversationOps = {
   /** Fetches one conversation by id. */
-  async getConversation(ctx: ClientContext, raw: z.input<typeof idOnly>) {
-    const { id } = parseInput('getConversation', idOnly, raw)
-    return { conversation: await requireConversation(ctx, id) }
-  },
+  getConversation: operation({
+    route: { method: 'GET', path: '/v1/chat/conversations/{id}' },
+    input: idOnly,
+    run: async (ctx, { id }) => ({ conversation: await requireConversation(ctx, id) }),
+  }),
 
   /** Creates a conversation (with the given `id`, a localbot extension, or a new one); an existing id is AlreadyExists. */
-  async createConversation(ctx: ClientContext, raw: z.input<typeof createSchema>) {
-    const input = parseInput('createConversation', createSchema, raw)
-    return withLocks(ctx, [input.id === undefined ? undefined : ['c', input.id]], async () => {
-      if (input.id !== undefined && (await ctx.store.get(layout.conversations.record(ctx.botId, input.id))) !== undefined)
-        throw new AlreadyExistsError(`createConversation: id: conversation ${JSON.stringify(input.id)} exists already`)
-      const conversation = newConversation(ctx, input)
-      await ctx.store.batch(writeConversationOps(ctx, undefined, conversation, []))
-      return { conversation }
-    })
-  },
+  createConversation: operation({
+    route: { method: 'POST', path: '/v1/chat/conversations' },
+    input: createSchema,
+    run: (ctx, input) =>
+      withLocks(ctx, [input.id === undefined ? undefined : ['c', input.id]], async () => {
+        if (input.id !== undefined && (await ctx.store.get(layout.conversations.record(ctx.botId, input.id))) !== undefined)
+          throw new AlreadyExistsError(`createConversation: id: conversation ${JSON.stringify(input.id)} exists already`)
+        const conversation = newConversation(ctx, input)
+        await ctx.store.batch(writeConversationOps(ctx, undefined, conversation, []))
+        return { conversation }
+      }),
+  }),
 
   /**
-   * Returns the conversation with `id`, or the first whose tags named by `discriminateByTags` (all given
+   * Returns the conversation with `id`, or the oldest whose tags named by `discriminateByTags` (all given
    * tags when absent) match, creating it when there is none. `meta.created` says which.
    */
-  async getOrCreateConversation(ctx: ClientContext, raw: z.input<typeof getOrCreateSchema>) {
-    const input = parseInput('getOrCreateConversation', getOrCreateSchema, raw)
-    // Found by id, one conversation is at stake; found by tags, any of them could be.
-    const lock = input.id === undefined ? withBotLock : <T>(c: ClientContext, fn: () => Promise<T>) => withLocks(c, [['c', input.id!]], fn)
-    return lock(ctx, async () => {
-      const tags = cleanTags(input.tags)
-      let existing: Conversation | undefined
-      if (input.id !== undefined) {
-        existing = await ctx.store.getJson<Conversation>(layout.conversations.record(ctx.botId, input.id))
-      } else {
-        existing = await findOldestByTags(ctx, discriminatingTags(tags, input.discriminateByTags), {
+  getOrCreateConversation: operation({
+    route: { method: 'POST', path: '/v1/chat/conversations/get-or-create' },
+    input: getOrCreateSchema,
+    run: async (ctx, input) => {
+      const { record, created } = await getOrCreate(ctx, {
+        byId: input.id === undefined ? undefined : { target: ['c', input.id], find: () => findConversation(ctx, input.id!) },
+        tags: cleanTags(input.tags),
+        discriminateByTags: input.discriminateByTags,
+        index: {
           rangeOf: (name, value) => layout.conversations.byTagRange(ctx.botId, name, value, 'createdAt'),
           load: (keys) => loadConversations(ctx, keys),
-        })
-      }
-      if (existing) return { conversation: existing, meta: { created: false } }
-      const conversation = newConversation(ctx, input)
-      await ctx.store.batch(writeConversationOps(ctx, undefined, conversation, []))
-      return { conversation, meta: { created: true } }
-    })
-  },
+        },
+        create: async () => {
+          const conversation = newConversation(ctx, input)
+          await ctx.store.batch(writeConversationOps(ctx, undefined, conversation, []))
+          return conversation
+        },
+      })
+      return { conversation: record, meta: { created } }
+    },
+  }),
 
   /** Updates tags (`null` or `''` removes one) and the current task. */
-  async updateConversation(ctx: ClientContext, raw: z.input<typeof updateSchema>) {
-    const input = parseInput('updateConversation', updateSchema, raw)
-    return withLocks(ctx, [['c', input.id]], async () => {
-      const before = await requireConversation(ctx, input.id)
-      const after: Conversation = { ...before, tags: mergeTags(before.tags, input.tags), updatedAt: nowIso(ctx) }
-      if (input.currentTaskId === null) delete after.currentTaskId
-      else if (input.currentTaskId !== undefined) after.currentTaskId = input.currentTaskId
-      const members = await participantIdsOf(ctx, input.id)
-      await ctx.store.batch(writeConversationOps(ctx, before, after, members))
-      return { conversation: after }
-    })
-  },
+  updateConversation: operation({
+    route: { method: 'PUT', path: '/v1/chat/conversations/{id}' },
+    input: updateSchema,
+    run: (ctx, input) =>
+      withLocks(ctx, [['c', input.id]], async () => {
+        const before = await requireConversation(ctx, input.id)
+        const after: Conversation = { ...before, tags: mergeTags(before.tags, input.tags), updatedAt: nowIso(ctx) }
+        if (input.currentTaskId === null) delete after.currentTaskId
+        else if (input.currentTaskId !== undefined) after.currentTaskId = input.currentTaskId
+        const members = await participantIdsOf(ctx, input.id)
+        await ctx.store.batch(writeConversationOps(ctx, before, after, members))
+        return { conversation: after }
+      }),
+  }),
 
   /**
    * Lists conversations, newest first unless `sortDirection: 'asc'`. The first tag filter (or else the
    * first participant) picks the index; other filters are checked on each record.
    */
-  async listConversations(ctx: ClientContext, raw: z.input<typeof listSchema> = {}) {
-    const input = parseInput('listConversations', listSchema, raw)
-    const field = input.sortField ?? 'createdAt'
-    const tags = input.tags ? cleanTags(input.tags) : undefined
-    const [firstTag] = Object.entries(tags ?? {})
-    const participantIds = input.participantIds ?? []
-    let range = layout.conversations.byTimeRange(ctx.botId, field)
-    if (firstTag) range = layout.conversations.byTagRange(ctx.botId, firstTag[0], firstTag[1], field)
-    else if (participantIds[0] !== undefined)
-      range = layout.conversations.byParticipantRange(ctx.botId, participantIds[0], field)
-    const needsMembers = participantIds.length > (firstTag ? 0 : 1)
-    const source: PageSource<Conversation> = {
-      range,
-      reverse: (input.sortDirection ?? 'desc') === 'desc',
-      load: async (keys) => {
-        const conversations = await loadConversations(ctx, keys)
-        if (!needsMembers) return conversations
-        // Only records that hold every participant come back.
-        return Promise.all(
-          conversations.map(async (c) => {
-            if (!c) return undefined
-            const members = await ctx.store.getMany(participantIds.map((u) => layout.participants.member(ctx.botId, c.id, u)))
-            return members.every((m) => m !== undefined) ? c : undefined
-          }),
-        )
-      },
-      accept: (c) =>
-        tagsMatch(c.tags, tags) &&
-        (input.channel === undefined || c.channel === input.channel) &&
-        (input.integrationName === undefined || c.integration?.name === input.integrationName),
-    }
-    const page = await readPage(ctx.store, 'listConversations', source, input)
-    return { conversations: page.items, meta: page.nextToken === undefined ? {} : { nextToken: page.nextToken } }
-  },
+  listConversations: operation({
+    route: { method: 'GET', path: '/v1/chat/conversations' },
+    input: listSchema,
+    run: async (ctx, input) => {
+      const field = input.sortField ?? 'createdAt'
+      const tags = input.tags ? cleanTags(input.tags) : undefined
+      const [firstTag] = Object.entries(tags ?? {})
+      const participantIds = input.participantIds ?? []
+      let range = layout.conversations.byTimeRange(ctx.botId, field)
+      if (firstTag) range = layout.conversations.byTagRange(ctx.botId, firstTag[0], firstTag[1], field)
+      else if (participantIds[0] !== undefined)
+        range = layout.conversations.byParticipantRange(ctx.botId, participantIds[0], field)
+      const needsMembers = participantIds.length > (firstTag ? 0 : 1)
+      const source: PageSource<Conversation> = {
+        range,
+        reverse: (input.sortDirection ?? 'desc') === 'desc',
+        load: async (keys) => {
+          const conversations = await loadConversations(ctx, keys)
+          if (!needsMembers) return conversations
+          // Only records that hold every participant come back.
+          return Promise.all(
+            conversations.map(async (c) => {
+              if (!c) return undefined
+              const members = await ctx.store.getMany(participantIds.map((u) => layout.participants.member(ctx.botId, c.id, u)))
+              return members.every((m) => m !== undefined) ? c : undefined
+            }),
+          )
+        },
+        accept: (c) =>
+          tagsMatch(c.tags, tags) &&
+          (input.channel === undefined || c.channel === input.channel) &&
+          (input.integrationName === undefined || c.integration === input.integrationName),
+      }
+      const page = await readPage(ctx.store, 'listConversations', source, input)
+      return { conversations: page.items, meta: pageMeta(page.nextToken) }
+    },
+  }),
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import * as layout from '../store/layout.ts'
 import type { Op } from '../store/store.ts'
-import { idSchema, jsonPayload, nowIso, pageSchema, parseInput, withLocks, type LockTarget, type ClientContext } from './common.ts'
+import { idSchema, jsonPayload, nowIso, operation, pageMeta, pageSchema, withLocks, type ClientContext, type LockTarget } from './common.ts'
 import { requireConversation } from './conversations.ts'
 import { InvalidPayloadError, ResourceNotFoundError } from './errors.ts'
 import { dels, keep, putJson, reindex } from './indexing.ts'
@@ -130,61 +130,84 @@ export async function pendingEvents(ctx: ClientContext): Promise<Event[]> {
   return keep(await loadEvents(ctx, keys)).map(publicEvent)
 }
 
-/** Event calls of the client. */
-export const eventCalls = {
+/** Event operations of the API. */
+export const eventOps = {
   /** Records an event for the bot; with `schedule` (`delay` in ms or an ISO `dateTime`) it waits for its time. */
-  async createEvent(ctx: ClientContext, raw: z.input<typeof createSchema>) {
-    const input = parseInput('createEvent', createSchema, raw)
-    const { payload } = jsonPayload('createEvent', 'payload', input.payload ?? {})
-    const targets: (LockTarget | undefined)[] = [input.conversationId === undefined ? undefined : ['c', input.conversationId], input.userId === undefined ? undefined : ['u', input.userId]]
-    return withLocks(ctx, targets, async () => {
-      if (input.conversationId !== undefined) await requireConversation(ctx, input.conversationId)
-      if (input.userId !== undefined) await requireUser(ctx, input.userId)
-      const now = ctx.clock.now()
-      const event: Event & { dueAt?: number } = {
-        id: ctx.ids('evt'),
-        createdAt: nowIso(ctx),
-        type: input.type,
-        payload,
-        status: input.schedule ? 'scheduled' : 'pending',
-        failureReason: null,
-      }
-      for (const field of ['conversationId', 'userId', 'messageId'] as const)
-        if (input[field] !== undefined) event[field] = input[field]
-      if (input.schedule) {
-        const dueAt = input.schedule.delay !== undefined ? now + input.schedule.delay : Date.parse(input.schedule.dateTime!)
-        if (!Number.isFinite(dueAt) || dueAt < 0) throw new InvalidPayloadError('createEvent: schedule.dateTime: not a valid time')
-        event.dueAt = dueAt
-      }
-      await ctx.store.batch(writeEventOps(ctx.botId, undefined, event))
-      return { event: publicEvent(event) }
-    })
-  },
+  createEvent: operation({
+    route: { method: 'POST', path: '/v1/chat/events' },
+    input: createSchema,
+    run: async (ctx, input) => {
+      const { payload } = jsonPayload('createEvent', 'payload', input.payload ?? {})
+      const targets: (LockTarget | undefined)[] = [
+        input.conversationId === undefined ? undefined : ['c', input.conversationId],
+        input.userId === undefined ? undefined : ['u', input.userId],
+      ]
+      return withLocks(ctx, targets, async () => {
+        if (input.conversationId !== undefined) await requireConversation(ctx, input.conversationId)
+        if (input.userId !== undefined) await requireUser(ctx, input.userId)
+        const now = ctx.clock.now()
+        const event: Event & { dueAt?: number } = {
+          id: ctx.ids('evt'),
+          createdAt: nowIso(ctx),
+          type: input.type,
+          payload,
+          status: input.schedule ? 'scheduled' : 'pending',
+          failureReason: null,
+        }
+        for (const field of ['conversationId', 'userId', 'messageId'] as const)
+          if (input[field] !== undefined) event[field] = input[field]
+        if (input.schedule) {
+          const dueAt = input.schedule.delay !== undefined ? now + input.schedule.delay : Date.parse(input.schedule.dateTime!)
+          if (!Number.isFinite(dueAt) || dueAt < 0) throw new InvalidPayloadError('createEvent: schedule.dateTime: not a valid time')
+          event.dueAt = dueAt
+        }
+        await ctx.store.batch(writeEventOps(ctx.botId, undefined, event))
+        return { event: publicEvent(event) }
+      })
+    },
+  }),
 
   /** Fetches one event by id. */
-  async getEvent(ctx: ClientContext, raw: z.input<typeof idOnly>) {
-    const { id } = parseInput('getEvent', idOnly, raw)
-    return { event: publicEvent(await requireEvent(ctx, id)) }
-  },
+  getEvent: operation({
+    route: { method: 'GET', path: '/v1/chat/events/{id}' },
+    input: idOnly,
+    run: async (ctx, { id }) => ({ event: publicEvent(await requireEvent(ctx, id)) }),
+  }),
 
   /** Lists events, newest first; the first filter given picks the index, the rest are checked per event. */
-  async listEvents(ctx: ClientContext, raw: z.input<typeof listSchema> = {}) {
-    const input = parseInput('listEvents', listSchema, raw)
-    const filters = layout.eventFilters.filter((f) => input[f] !== undefined)
-    const [first] = filters
-    const range =
-      first === undefined ? layout.events.byTimeRange(ctx.botId) : layout.events.byFieldRange(ctx.botId, first, input[first]!)
-    const page = await readPage(
-      ctx.store,
-      'listEvents',
-      {
-        range,
-        reverse: true,
-        load: (keys) => loadEvents(ctx, keys),
-        accept: (e) => filters.every((f) => e[f] === input[f]),
-      },
-      input,
-    )
-    return { events: page.items.map(publicEvent), meta: page.nextToken === undefined ? {} : { nextToken: page.nextToken } }
-  },
+  listEvents: operation({
+    route: { method: 'GET', path: '/v1/chat/events' },
+    input: listSchema,
+    run: async (ctx, input) => {
+      const filters = layout.eventFilters.filter((f) => input[f] !== undefined)
+      const [first] = filters
+      const range =
+        first === undefined ? layout.events.byTimeRange(ctx.botId) : layout.events.byFieldRange(ctx.botId, first, input[first]!)
+      const page = await readPage(
+        ctx.store,
+        'listEvents',
+        { range, reverse: true, load: (keys) => loadEvents(ctx, keys), accept: (e) => filters.every((f) => e[f] === input[f]) },
+        input,
+      )
+      return { events: page.items.map(publicEvent), meta: pageMeta(page.nextToken) }
+    },
+  }),
+
+  /**
+   * Cancels a scheduled event: it becomes `canceled` and leaves the due index in the same batch, so it
+   * never fires. Cancelling it again is harmless; an event that is not scheduled is InvalidPayload.
+   */
+  cancelScheduledEvent: operation({
+    route: { method: 'DELETE', path: '/v1/chat/events/scheduled/{id}' },
+    input: idOnly,
+    run: (ctx, { id }) =>
+      withLocks(ctx, [['e', id]], async () => {
+        const before = await requireEvent(ctx, id)
+        if (before.status === 'canceled') return {}
+        if (before.status !== 'scheduled')
+          throw new InvalidPayloadError(`cancelScheduledEvent: id: event ${JSON.stringify(id)} is ${before.status}, not scheduled`)
+        await ctx.store.batch(writeEventOps(ctx.botId, before, { ...before, status: 'canceled' }))
+        return {}
+      }),
+  }),
 }

@@ -1,35 +1,44 @@
+import type { z } from 'zod'
 import type { Store } from '../store/store.ts'
 import type { Clock } from '../time/clock.ts'
-import { cascadeCalls } from './cascade.ts'
-import type { ClientContext, StateDefinition } from './common.ts'
-import { conversationCalls } from './conversations.ts'
-import { eventCalls } from './events.ts'
+import { analyticsOps } from './analytics.ts'
+import { cascadeOps } from './cascade.ts'
+import { parseInput, type ClientContext, type ClientLogger, type ExpiryUnit, type Operation, type StateDefinition } from './common.ts'
+import { conversationOps } from './conversations.ts'
+import { eventOps } from './events.ts'
 import { idGenerator, type IdGenerator } from './ids.ts'
-import { messageCalls } from './messages.ts'
-import { participantCalls } from './participants.ts'
-import { stateCalls } from './states.ts'
-import { userCalls } from './users.ts'
+import { messageOps } from './messages.ts'
+import { participantOps } from './participants.ts'
+import { stateOps } from './states.ts'
+import { tagValueOps } from './tag-values.ts'
+import { userOps } from './users.ts'
+import { workflowOps } from './workflows.ts'
 
-/** Every call of the client, each `(ctx, input) => Promise<output>`. */
-const calls = {
-  ...conversationCalls,
-  ...participantCalls,
-  ...userCalls,
-  ...messageCalls,
-  ...eventCalls,
-  ...stateCalls,
-  ...cascadeCalls,
+/** Every operation of the API, by the name of its client call: the one table both transports read. */
+export const operations = {
+  ...conversationOps,
+  ...participantOps,
+  ...userOps,
+  ...messageOps,
+  ...eventOps,
+  ...stateOps,
+  ...cascadeOps,
+  ...workflowOps,
+  ...tagValueOps,
+  ...analyticsOps,
 }
 
-type Calls = typeof calls
+type Operations = typeof operations
+
+/** A client call: one flat input (optional when every field is), Botpress's output. */
+type Call<O> =
+  O extends Operation<infer S, infer R> ? ({} extends z.input<S> ? (input?: z.input<S>) => Promise<R> : (input: z.input<S>) => Promise<R>) : never
 
 /** The Botpress client API that handlers get as `client`, bound to one bot. */
-export type Client = {
-  [K in keyof Calls]: Calls[K] extends (ctx: ClientContext, ...args: infer A) => infer R ? (...args: A) => R : never
-}
+export type Client = { [K in keyof Operations]: Call<Operations[K]> }
 
 /** The names of every client call. */
-export const callNames = Object.keys(calls) as (keyof Calls)[]
+export const callNames = Object.keys(operations) as (keyof Operations)[]
 
 /** What a client needs: the store, the bot, the clock and the bot's declared states. */
 export type ClientOptions = {
@@ -37,6 +46,10 @@ export type ClientOptions = {
   botId: string
   clock: Clock
   states?: Record<string, StateDefinition>
+  /** The unit of states' `expiry` (default seconds, as the reference page; ms for a Botpress project). */
+  expiryUnit?: ExpiryUnit
+  /** Where trackAnalytics reports. */
+  logger?: ClientLogger
   ids?: IdGenerator
 }
 
@@ -47,6 +60,8 @@ export function createClientContext(options: ClientOptions): ClientContext {
     botId: options.botId,
     clock: options.clock,
     states: options.states ?? {},
+    expiryUnit: options.expiryUnit ?? 'seconds',
+    logger: options.logger,
     ids: options.ids ?? idGenerator(options.clock),
   }
 }
@@ -60,8 +75,8 @@ export function createClient(options: ClientOptions): Client {
 export function clientOver(ctx: ClientContext): Client {
   const client = {} as Record<string, unknown>
   for (const name of callNames) {
-    const call = calls[name] as (ctx: ClientContext, input: unknown) => Promise<unknown>
-    client[name] = (input: unknown) => call(ctx, input)
+    const op = operations[name] as Operation
+    client[name] = async (input: unknown) => op.run(ctx, parseInput(name, op.input, input))
   }
   return client as Client
 }
@@ -70,10 +85,12 @@ export * from './errors.ts'
 export { ingestMessage, type IncomingMessage } from './ingest.ts'
 export { pendingEvents, releaseScheduledEvent, setEventStatus } from './events.ts'
 export { finishExpiries, takeExpiredState, takeExpiredStates, unfinishedExpiries, type DueExpiry } from './states.ts'
-export type { ClientContext } from './common.ts'
+export type { ClientContext, ExpiryUnit, HttpMethod, Operation } from './common.ts'
 export type { Conversation } from './conversations.ts'
 export type { User } from './users.ts'
 export type { Message } from './messages.ts'
 export type { Event, EventStatus } from './events.ts'
-export type { State } from './states.ts'
+/** A state as the API answers (`State` in states.ts is the stored record). */
+export type { BotpressState as State, State as StoredState } from './states.ts'
+export type { Workflow, WorkflowStatus } from './workflows.ts'
 export type { StateDefinition, StateType, Tags } from './common.ts'

@@ -2,7 +2,7 @@ import * as layout from '../store/layout.ts'
 import type { Op } from '../store/store.ts'
 import { z } from 'zod'
 import { idSchema, jsonPayload, nowIso, parseInput, withLocks, type ClientContext } from './common.ts'
-import { newConversation, writeConversationOps, type Conversation } from './conversations.ts'
+import { asConversation, newConversation, writeConversationOps, type Conversation } from './conversations.ts'
 import { newEventOps, type Event } from './events.ts'
 import { newMessage, newMessageOps, type Message } from './messages.ts'
 import { membershipKeys } from './participants.ts'
@@ -41,7 +41,7 @@ export async function ingestMessage(
     if (conversationJson === undefined) {
       conversation = newConversation(ctx, { id: input.conversationId })
       ops.push(...writeConversationOps(ctx, undefined, conversation, []))
-    } else conversation = JSON.parse(conversationJson) as Conversation
+    } else conversation = asConversation(JSON.parse(conversationJson) as Conversation)
     if (member === undefined) for (const key of membershipKeys(ctx, conversation, user.id)) ops.push({ type: 'put', key, value: '' })
     const message = newMessage(ctx, { ...ids, payload, direction: 'incoming' })
     ops.push(...newMessageOps(ctx, message))

@@ -3,17 +3,20 @@ import * as layout from '../store/layout.ts'
 import type { Op } from '../store/store.ts'
 import {
   cleanTags,
+  getOrCreate,
   idSchema,
   jsonPayload,
   mergeTags,
   nowIso,
+  operation,
+  pageMeta,
   pageSchema,
-  parseInput,
   tagsMatch,
   tagsPatchSchema,
   tagsSchema,
   withLocks,
   type ClientContext,
+  type LockTarget,
   type Tags,
 } from './common.ts'
 import { requireConversation } from './conversations.ts'
@@ -33,14 +36,23 @@ export type Message = {
   userId: string
   conversationId: string
   tags: Tags
+  origin?: 'synthetic'
 }
 
+/** Botpress requires `tags` on every message, `{}` when there are none. */
 const createSchema = z.object({
   conversationId: idSchema,
   userId: idSchema,
   type: z.string().min(1).max(200),
   payload: z.unknown(),
-  tags: tagsSchema.optional(),
+  tags: tagsSchema,
+  origin: z.literal('synthetic').optional(),
+})
+
+const getOrCreateSchema = createSchema.extend({
+  payload: z.unknown().optional(),
+  tags: tagsPatchSchema,
+  discriminateByTags: z.array(z.string().min(1)).optional(),
 })
 
 const updateSchema = z.object({ id: idSchema, tags: tagsPatchSchema.optional(), payload: z.unknown().optional() })
@@ -68,10 +80,18 @@ export function deleteMessagesOps(botId: string, messages: Message[]): Op[] {
 /** A message as it will be stored. */
 export function newMessage(
   ctx: ClientContext,
-  input: { conversationId: string; userId: string; type: string; payload: Record<string, any>; tags?: Tags; direction: Message['direction'] },
+  input: {
+    conversationId: string
+    userId: string
+    type: string
+    payload: Record<string, any>
+    tags?: Record<string, string | null>
+    origin?: 'synthetic'
+    direction: Message['direction']
+  },
 ): Message {
   const now = nowIso(ctx)
-  return {
+  const message: Message = {
     id: ctx.ids('msg'),
     createdAt: now,
     updatedAt: now,
@@ -82,6 +102,8 @@ export function newMessage(
     conversationId: input.conversationId,
     tags: cleanTags(input.tags),
   }
+  if (input.origin !== undefined) message.origin = input.origin
+  return message
 }
 
 /** The ops that store a new message with its index entries. */
@@ -100,75 +122,114 @@ async function requireMessage(ctx: ClientContext, id: string): Promise<Message> 
   return message
 }
 
-/** Message calls of the client. */
-export const messageCalls = {
+/**
+ * Stores a new message, once its conversation is found and, unless the bot writes it (an outgoing message,
+ * a reply), its user. Callers hold the message's locks.
+ */
+async function makeMessage(ctx: ClientContext, input: z.output<typeof getOrCreateSchema>, payload: Record<string, any>): Promise<Message> {
+  await requireConversation(ctx, input.conversationId)
+  const outgoing = input.userId === ctx.botId
+  if (!outgoing) await requireUser(ctx, input.userId)
+  const message = newMessage(ctx, { ...input, payload, direction: outgoing ? 'outgoing' : 'incoming' })
+  await ctx.store.batch(newMessageOps(ctx, message))
+  return message
+}
+
+/** The locks of a message write: its conversation, and its user unless the bot writes it. */
+function messageLocks(ctx: ClientContext, input: { conversationId: string; userId: string }): (LockTarget | undefined)[] {
+  return [['c', input.conversationId], input.userId === ctx.botId ? undefined : ['u', input.userId]]
+}
+
+/** Message operations of the API. */
+export const messageOps = {
   /**
    * Stores a message in a conversation. A message whose `userId` is the bot's id is outgoing (a reply);
    * any other `userId` must be a known user.
    */
-  async createMessage(ctx: ClientContext, raw: z.input<typeof createSchema>) {
-    const input = parseInput('createMessage', createSchema, raw)
-    const { payload } = jsonPayload('createMessage', 'payload', input.payload)
-    const fields = { ...input, payload }
-    return withLocks(ctx, [['c', input.conversationId], input.userId === ctx.botId ? undefined : ['u', input.userId]], async () => {
-      await requireConversation(ctx, input.conversationId)
-      const outgoing = input.userId === ctx.botId
-      if (!outgoing) await requireUser(ctx, input.userId)
-      const message = newMessage(ctx, { ...fields, direction: outgoing ? 'outgoing' : 'incoming' })
-      await ctx.store.batch(newMessageOps(ctx, message))
-      return { message }
-    })
-  },
+  createMessage: operation({
+    route: { method: 'POST', path: '/v1/chat/messages' },
+    input: createSchema,
+    run: async (ctx, input) => {
+      const { payload } = jsonPayload('createMessage', 'payload', input.payload)
+      return withLocks(ctx, messageLocks(ctx, input), async () => ({ message: await makeMessage(ctx, input, payload) }))
+    },
+  }),
+
+  /**
+   * Returns the oldest message whose tags named by `discriminateByTags` (all given tags when absent) match,
+   * creating it in its conversation when there is none. `meta.created` says which.
+   */
+  getOrCreateMessage: operation({
+    route: { method: 'POST', path: '/v1/chat/messages/get-or-create' },
+    input: getOrCreateSchema,
+    run: async (ctx, input) => {
+      const { payload } = jsonPayload('getOrCreateMessage', 'payload', input.payload ?? {})
+      const { record, created } = await getOrCreate(ctx, {
+        tags: cleanTags(input.tags),
+        discriminateByTags: input.discriminateByTags,
+        index: { rangeOf: (name, value) => layout.messages.byTagRange(ctx.botId, name, value), load: (keys) => loadMessages(ctx, keys) },
+        create: () => makeMessage(ctx, input, payload),
+      })
+      return { message: record, meta: { created } }
+    },
+  }),
 
   /** Fetches one message by id. */
-  async getMessage(ctx: ClientContext, raw: z.input<typeof idOnly>) {
-    const { id } = parseInput('getMessage', idOnly, raw)
-    return { message: await requireMessage(ctx, id) }
-  },
+  getMessage: operation({
+    route: { method: 'GET', path: '/v1/chat/messages/{id}' },
+    input: idOnly,
+    run: async (ctx, { id }) => ({ message: await requireMessage(ctx, id) }),
+  }),
 
   /** Updates a message's tags (`null` or `''` removes one) and replaces its payload when given. */
-  async updateMessage(ctx: ClientContext, raw: z.input<typeof updateSchema>) {
-    const input = parseInput('updateMessage', updateSchema, raw)
-    const payload = input.payload === undefined ? undefined : jsonPayload('updateMessage', 'payload', input.payload).payload
-    return withLocks(ctx, [['m', input.id]], async () => {
-      const before = await requireMessage(ctx, input.id)
-      const after: Message = { ...before, tags: mergeTags(before.tags, input.tags), updatedAt: nowIso(ctx) }
-      if (payload !== undefined) after.payload = payload
-      await ctx.store.batch([
-        putJson(layout.messages.record(ctx.botId, after.id), after),
-        ...reindex(messageIndex(ctx.botId, before), messageIndex(ctx.botId, after)),
-      ])
-      return { message: after }
-    })
-  },
+  updateMessage: operation({
+    route: { method: 'PUT', path: '/v1/chat/messages/{id}' },
+    input: updateSchema,
+    run: async (ctx, input) => {
+      const payload = input.payload === undefined ? undefined : jsonPayload('updateMessage', 'payload', input.payload).payload
+      return withLocks(ctx, [['m', input.id]], async () => {
+        const before = await requireMessage(ctx, input.id)
+        const after: Message = { ...before, tags: mergeTags(before.tags, input.tags), updatedAt: nowIso(ctx) }
+        if (payload !== undefined) after.payload = payload
+        await ctx.store.batch([
+          putJson(layout.messages.record(ctx.botId, after.id), after),
+          ...reindex(messageIndex(ctx.botId, before), messageIndex(ctx.botId, after)),
+        ])
+        return { message: after }
+      })
+    },
+  }),
 
   /** Lists messages, newest first, of one conversation or of the whole bot, filtered by tags. */
-  async listMessages(ctx: ClientContext, raw: z.input<typeof listSchema> = {}) {
-    const input = parseInput('listMessages', listSchema, raw)
-    const tags = input.tags ? cleanTags(input.tags) : undefined
-    const [firstTag] = Object.entries(tags ?? {})
-    let range = layout.messages.byTimeRange(ctx.botId)
-    if (input.conversationId !== undefined) {
-      await requireConversation(ctx, input.conversationId)
-      range = layout.messages.byConversationRange(ctx.botId, input.conversationId)
-    }
-    else if (firstTag) range = layout.messages.byTagRange(ctx.botId, firstTag[0], firstTag[1])
-    const page = await readPage(
-      ctx.store,
-      'listMessages',
-      { range, reverse: true, load: (keys) => loadMessages(ctx, keys), accept: (m) => tagsMatch(m.tags, tags) },
-      input,
-    )
-    return { messages: page.items, meta: page.nextToken === undefined ? {} : { nextToken: page.nextToken } }
-  },
+  listMessages: operation({
+    route: { method: 'GET', path: '/v1/chat/messages' },
+    input: listSchema,
+    run: async (ctx, input) => {
+      const tags = input.tags ? cleanTags(input.tags) : undefined
+      const [firstTag] = Object.entries(tags ?? {})
+      let range = layout.messages.byTimeRange(ctx.botId)
+      if (input.conversationId !== undefined) {
+        await requireConversation(ctx, input.conversationId)
+        range = layout.messages.byConversationRange(ctx.botId, input.conversationId)
+      } else if (firstTag) range = layout.messages.byTagRange(ctx.botId, firstTag[0], firstTag[1])
+      const page = await readPage(
+        ctx.store,
+        'listMessages',
+        { range, reverse: true, load: (keys) => loadMessages(ctx, keys), accept: (m) => tagsMatch(m.tags, tags) },
+        input,
+      )
+      return { messages: page.items, meta: pageMeta(page.nextToken) }
+    },
+  }),
 
   /** Deletes one message. */
-  async deleteMessage(ctx: ClientContext, raw: z.input<typeof idOnly>) {
-    const { id } = parseInput('deleteMessage', idOnly, raw)
-    return withLocks(ctx, [['m', id]], async () => {
-      const message = await requireMessage(ctx, id)
-      await ctx.store.batch(deleteMessagesOps(ctx.botId, [message]))
-      return {}
-    })
-  },
+  deleteMessage: operation({
+    route: { method: 'DELETE', path: '/v1/chat/messages/{id}' },
+    input: idOnly,
+    run: (ctx, { id }) =>
+      withLocks(ctx, [['m', id]], async () => {
+        await ctx.store.batch(deleteMessagesOps(ctx.botId, [await requireMessage(ctx, id)]))
+        return {}
+      }),
+  }),
 }

@@ -2,8 +2,8 @@ import { decodeKey, inRange, type Range } from '../store/keys.ts'
 import type { Store } from '../store/store.ts'
 import { InvalidPayloadError } from './errors.ts'
 
-/** A list call's paging fields. */
-export type PageRequest = { limit?: number; nextToken?: string }
+/** A list call's paging fields: `limit` or Botpress's `pageSize`, the same thing. */
+export type PageRequest = { limit?: number; pageSize?: number; nextToken?: string }
 /** One page of records. */
 export type Page<T> = { items: T[]; nextToken?: string }
 
@@ -23,25 +23,11 @@ export type PageSource<T> = {
   load: (keys: string[]) => Promise<(T | undefined)[]>
   /** Filters that the index does not cover. */
   accept?: (record: T) => boolean
-  /** A one-off look-up that will not page on: no walk is opened. */
-  once?: boolean
 }
 
-/**
- * The first record (oldest first) carrying every one of `tags`, read through the index of the first tag;
- * undefined when there is none or `tags` is empty. For get-or-create calls.
- */
-export async function findFirstByTags<T extends { tags: Record<string, string> }>(
-  store: Store,
-  call: string,
-  tags: Record<string, string>,
-  source: { rangeOf: (name: string, value: string) => Range; load: (keys: string[]) => Promise<(T | undefined)[]> },
-): Promise<T | undefined> {
-  const [first] = Object.entries(tags)
-  if (!first) return undefined
-  const accept = (record: T) => Object.entries(tags).every(([name, value]) => Object.hasOwn(record.tags, name) && record.tags[name] === value)
-  const page = await readPage(store, call, { range: source.rangeOf(first[0], first[1]), load: source.load, accept, once: true }, { limit: 1 })
-  return page.items[0]
+/** How many records a page holds. */
+export function pageLimit(request: PageRequest): number {
+  return request.limit ?? request.pageSize ?? DEFAULT_LIMIT
 }
 
 /** The id at the end of an index key. */
@@ -50,11 +36,12 @@ export function lastSegment(indexKey: string): string {
 }
 
 /** A token is the walk's id and the last index key read: `WALK '\u0002' KEY`, base64url. */
-function encodeToken(walk: string, indexKey: string): string {
+export function encodeToken(walk: string, indexKey: string): string {
   return Buffer.from(`${walk}\u0002${indexKey}`, 'utf8').toString('base64url')
 }
 
-function decodeToken(call: string, token: string, range: Range): { walk: string; after: string } {
+/** The walk and last key of a token, which must name a key of `range` (else InvalidPayload). */
+export function decodeToken(call: string, token: string, range: Range): { walk: string; after: string } {
   const text = Buffer.from(token, 'base64url').toString('utf8')
   const split = text.indexOf('\u0002')
   const walk = text.slice(0, split)
@@ -78,10 +65,10 @@ export async function readPage<T>(
   source: PageSource<T>,
   request: PageRequest,
 ): Promise<Page<T>> {
-  const limit = request.limit ?? DEFAULT_LIMIT
+  const limit = pageLimit(request)
   const token = request.nextToken === undefined ? undefined : decodeToken(call, request.nextToken, source.range)
   const after = token?.after
-  const walk = token && store.hasWalk(token.walk) ? token.walk : source.once ? undefined : await store.openWalk()
+  const walk = token && store.hasWalk(token.walk) ? token.walk : await store.openWalk()
   const items: T[] = []
   let lastItemKey: string | undefined
   let scanned = 0
@@ -93,11 +80,11 @@ export async function readPage<T>(
       scanned++
       const record = records[i]
       if (record !== undefined && (!source.accept || source.accept(record))) {
-        if (items.length === limit) return { items, nextToken: encodeToken(walk ?? '0', lastItemKey!) }
+        if (items.length === limit) return { items, nextToken: encodeToken(walk, lastItemKey!) }
         items.push(record)
         lastItemKey = chunk[i]
       }
-      if (scanned >= SCAN_BUDGET + limit) return { items, nextToken: encodeToken(walk ?? '0', chunk[i]!) }
+      if (scanned >= SCAN_BUDGET + limit) return { items, nextToken: encodeToken(walk, chunk[i]!) }
     }
     chunk = []
     return undefined
@@ -112,6 +99,6 @@ export async function readPage<T>(
   }
   const page = await flush()
   if (page) return page
-  if (walk !== undefined) store.closeWalk(walk)
+  store.closeWalk(walk)
   return { items }
 }

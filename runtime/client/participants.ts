@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import * as layout from '../store/layout.ts'
-import { idSchema, pageSchema, parseInput, withLocks, type ClientContext } from './common.ts'
+import { idSchema, operation, pageMeta, pageSchema, withLocks, type ClientContext } from './common.ts'
 import { requireConversation } from './conversations.ts'
 import { ResourceNotFoundError } from './errors.ts'
 import { readPage } from './paging.ts'
@@ -20,6 +20,10 @@ export function membershipKeys(ctx: ClientContext, conversation: { id: string; c
   ]
 }
 
+function notMember(conversationId: string, userId: string) {
+  return new ResourceNotFoundError(`user ${JSON.stringify(userId)} is not a participant of conversation ${JSON.stringify(conversationId)}`)
+}
+
 async function isMember(ctx: ClientContext, conversationId: string, userId: string) {
   return (await ctx.store.get(layout.participants.member(ctx.botId, conversationId, userId))) !== undefined
 }
@@ -33,46 +37,53 @@ export async function addParticipantLocked(ctx: ClientContext, conversationId: s
   return user
 }
 
-/** Participant calls of the client. */
-export const participantCalls = {
+/** Participant operations of the API. */
+export const participantOps = {
   /** Adds a user to a conversation; adding a participant twice is harmless. */
-  async addParticipant(ctx: ClientContext, raw: z.input<typeof memberSchema>) {
-    const { id, userId } = parseInput('addParticipant', memberSchema, raw)
-    return withLocks(ctx, [['c', id], ['u', userId]], async () => ({ participant: await addParticipantLocked(ctx, id, userId) }))
-  },
+  addParticipant: operation({
+    route: { method: 'POST', path: '/v1/chat/conversations/{id}/participants' },
+    input: memberSchema,
+    run: (ctx, { id, userId }) =>
+      withLocks(ctx, [['c', id], ['u', userId]], async () => ({ participant: await addParticipantLocked(ctx, id, userId) })),
+  }),
 
   /** Returns a participant of a conversation, or ResourceNotFound. */
-  async getParticipant(ctx: ClientContext, raw: z.input<typeof memberSchema>) {
-    const { id, userId } = parseInput('getParticipant', memberSchema, raw)
-    await requireConversation(ctx, id)
-    if (!(await isMember(ctx, id, userId)))
-      throw new ResourceNotFoundError(`user ${JSON.stringify(userId)} is not a participant of conversation ${JSON.stringify(id)}`)
-    return { participant: await requireUser(ctx, userId) }
-  },
+  getParticipant: operation({
+    route: { method: 'GET', path: '/v1/chat/conversations/{id}/participants/{userId}' },
+    input: memberSchema,
+    run: async (ctx, { id, userId }) => {
+      await requireConversation(ctx, id)
+      if (!(await isMember(ctx, id, userId))) throw notMember(id, userId)
+      return { participant: await requireUser(ctx, userId) }
+    },
+  }),
 
   /** Lists a conversation's participants, by user id. */
-  async listParticipants(ctx: ClientContext, raw: z.input<typeof listSchema>) {
-    const input = parseInput('listParticipants', listSchema, raw)
-    await requireConversation(ctx, input.id)
-    const page = await readPage(
-      ctx.store,
-      'listParticipants',
-      { range: layout.participants.membersRange(ctx.botId, input.id), load: (keys) => loadUsers(ctx, keys) },
-      input,
-    )
-    return { participants: page.items, meta: page.nextToken === undefined ? {} : { nextToken: page.nextToken } }
-  },
+  listParticipants: operation({
+    route: { method: 'GET', path: '/v1/chat/conversations/{id}/participants' },
+    input: listSchema,
+    run: async (ctx, input) => {
+      await requireConversation(ctx, input.id)
+      const page = await readPage(
+        ctx.store,
+        'listParticipants',
+        { range: layout.participants.membersRange(ctx.botId, input.id), load: (keys) => loadUsers(ctx, keys) },
+        input,
+      )
+      return { participants: page.items, meta: pageMeta(page.nextToken) }
+    },
+  }),
 
   /** Removes a user from a conversation. */
-  async removeParticipant(ctx: ClientContext, raw: z.input<typeof memberSchema>) {
-    const { id, userId } = parseInput('removeParticipant', memberSchema, raw)
-    return withLocks(ctx, [['c', id], ['u', userId]], async () => {
-      const conversation = await requireConversation(ctx, id)
-      if (!(await isMember(ctx, id, userId)))
-        throw new ResourceNotFoundError(`user ${JSON.stringify(userId)} is not a participant of conversation ${JSON.stringify(id)}`)
-      await ctx.store.batch(membershipKeys(ctx, conversation, userId).map((key) => ({ type: 'del', key })))
-      return {}
-    })
-  },
+  removeParticipant: operation({
+    route: { method: 'DELETE', path: '/v1/chat/conversations/{id}/participants/{userId}' },
+    input: memberSchema,
+    run: (ctx, { id, userId }) =>
+      withLocks(ctx, [['c', id], ['u', userId]], async () => {
+        const conversation = await requireConversation(ctx, id)
+        if (!(await isMember(ctx, id, userId))) throw notMember(id, userId)
+        await ctx.store.batch(membershipKeys(ctx, conversation, userId).map((key) => ({ type: 'del', key })))
+        return {}
+      }),
+  }),
 }
-

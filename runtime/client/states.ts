@@ -5,12 +5,14 @@ import {
   idSchema,
   jsonPayload,
   nowIso,
+  operation,
+  pageMeta,
   pageSchema,
-  parseInput,
   stateTypes,
   withBotLock,
   withLocks,
   type ClientContext,
+  type ExpiryUnit,
   type LockTarget,
   type StateType,
 } from './common.ts'
@@ -18,8 +20,12 @@ import { InvalidPayloadError, ResourceNotFoundError } from './errors.ts'
 import { dels, putJson } from './indexing.ts'
 import { lastSegment, readPage } from './paging.ts'
 
-/** A state, as Botpress's client returns it; `expiry` is in seconds here. */
+/**
+ * A state as stored: `expiry` in seconds whatever the bot's unit, and no field that its address gives
+ * (the bot, the owner's id under Botpress's name). Calls answer with `BotpressState`.
+ */
 export type State = {
+  /** The owner's id: the conversation, user, bot or workflow (bots' stateExpired handlers rely on it). */
   id: string
   type: StateType
   name: string
@@ -30,13 +36,45 @@ export type State = {
   expiresAt?: string
 }
 
-/** Seconds; the longest expiry is ten years. */
-const expirySchema = z.number().positive().max(10 * 365 * 24 * 3600)
+/** A state as Botpress's client returns it: `expiry` in the bot's unit, with the bot and, by scope, the conversation or user. */
+export type BotpressState = State & { botId: string; conversationId?: string; userId?: string }
+
+/** The expiries a call may give, by unit: Botpress Cloud's bounds in ms (1 ms to 30 days); up to ten years in seconds. */
+const expiryBounds: Record<ExpiryUnit, { min: number; max: number }> = {
+  seconds: { min: Number.MIN_VALUE, max: 10 * 365 * 24 * 3600 },
+  ms: { min: 1, max: 30 * 24 * 3600 * 1000 },
+}
+
+/** Any number: the bounds depend on the bot's unit, checked by `storedExpiry`. */
+const expirySchema = z.number().nullable()
 
 const address = { type: z.enum(stateTypes), id: idSchema, name: z.string().min(1).max(200) }
 const addressSchema = z.object(address)
-const setSchema = z.object({ ...address, payload: z.unknown(), expiry: expirySchema.nullable().optional() })
+const setSchema = z.object({ ...address, payload: z.unknown(), expiry: expirySchema.optional() })
+const expirySetSchema = z.object({ ...address, expiry: expirySchema })
 const listSchema = z.object({ type: z.enum(stateTypes), id: idSchema, ...pageSchema })
+
+/** A call's `expiry` (in the bot's unit) as stored, in seconds; InvalidPayload outside the unit's bounds. */
+function storedExpiry(ctx: ClientContext, call: string, expiry: number | null | undefined): number | null | undefined {
+  if (expiry === null || expiry === undefined) return expiry
+  const { min, max } = expiryBounds[ctx.expiryUnit]
+  if (!(expiry >= min && expiry <= max))
+    throw new InvalidPayloadError(`${call}: expiry: must be over 0 and at most ${max} (${ctx.expiryUnit})`)
+  return toSeconds(ctx, expiry)
+}
+
+function toSeconds(ctx: ClientContext, expiry: number): number {
+  return ctx.expiryUnit === 'ms' ? expiry / 1000 : expiry
+}
+
+/** A stored state in Botpress's shape, for this bot. */
+export function botpressState(ctx: ClientContext, state: State): BotpressState {
+  const view: BotpressState = { ...state, botId: ctx.botId }
+  if (state.type === 'conversation') view.conversationId = state.id
+  else if (state.type === 'user') view.userId = state.id
+  if (state.expiry !== undefined) view.expiry = ctx.expiryUnit === 'ms' ? Math.round(state.expiry * 1000) : state.expiry
+  return view
+}
 
 type Address = z.output<typeof addressSchema>
 
@@ -81,10 +119,10 @@ export type DueExpiry = { type: StateType; id: string; name: string; at: number 
  * handlers have run (see `finishExpiries`). States renewed or deleted meanwhile are left alone (their
  * stale index entries go) and are not returned.
  */
-export async function takeExpiredStates(ctx: ClientContext, due: DueExpiry[]): Promise<State[]> {
+export async function takeExpiredStates(ctx: ClientContext, due: DueExpiry[]): Promise<BotpressState[]> {
   return withBotLock(ctx, async () => {
     const stored = await ctx.store.getManyJson<State>(due.map((d) => layout.states.record(ctx.botId, d.type, d.id, d.name)))
-    const taken: State[] = []
+    const taken: BotpressState[] = []
     const ops: Op[] = []
     due.forEach((d, i) => {
       const state = stored[i]
@@ -92,7 +130,7 @@ export async function takeExpiredStates(ctx: ClientContext, due: DueExpiry[]): P
         ops.push({ type: 'del', key: layout.states.expiry(d.at, ctx.botId, d.type, d.id, d.name) })
         return
       }
-      taken.push(state)
+      taken.push(botpressState(ctx, state))
       ops.push(...deleteStatesOps(ctx.botId, [state]), putJson(layout.states.expired(ctx.botId, state.type, state.id, state.name), state))
     })
     await ctx.store.batch(ops)
@@ -101,19 +139,19 @@ export async function takeExpiredStates(ctx: ClientContext, due: DueExpiry[]): P
 }
 
 /** `takeExpiredStates` for one state. */
-export async function takeExpiredState(ctx: ClientContext, address: { type: StateType; id: string; name: string }, at: number): Promise<State | undefined> {
+export async function takeExpiredState(ctx: ClientContext, address: { type: StateType; id: string; name: string }, at: number): Promise<BotpressState | undefined> {
   return (await takeExpiredStates(ctx, [{ ...address, at }]))[0]
 }
 
 /** Forgets expired states once their handlers have run. */
-export async function finishExpiries(ctx: ClientContext, states: State[]): Promise<void> {
+export async function finishExpiries(ctx: ClientContext, states: Pick<State, 'type' | 'id' | 'name'>[]): Promise<void> {
   await ctx.store.batch(states.map((s) => ({ type: 'del', key: layout.states.expired(ctx.botId, s.type, s.id, s.name) })))
 }
 
 /** Expired states whose handlers had not finished when the runtime stopped. */
-export async function unfinishedExpiries(ctx: ClientContext): Promise<State[]> {
+export async function unfinishedExpiries(ctx: ClientContext): Promise<BotpressState[]> {
   const entries = await ctx.store.entries(layout.states.expiredRange(ctx.botId))
-  return entries.map(([, value]) => JSON.parse(value) as State)
+  return entries.map(([, value]) => botpressState(ctx, JSON.parse(value) as State))
 }
 
 /** The lock of a state's owner: its conversation or user, or the bot or workflow id. */
@@ -172,9 +210,16 @@ function notFound(a: Address) {
   return new ResourceNotFoundError(`${a.type} state ${JSON.stringify(a.name)} of ${JSON.stringify(a.id)} not found`)
 }
 
+/** The expiry of a declared state, in seconds, from the definition (in the bot's unit). */
+function definedExpiry(ctx: ClientContext, name: string): number | undefined {
+  const expiry = definitionOf(ctx, name)?.expiry
+  return expiry === undefined ? undefined : toSeconds(ctx, expiry)
+}
+
 /**
- * Writes a state, renewing its expiry: the call's `expiry` (seconds, `null` for none), else the live
- * state's own, else the definition's. The expiry index moves in the same batch.
+ * Writes a state, renewing its expiry: the call's `expiry` (in seconds, as `storedExpiry` gives it, `null`
+ * for none), else the live state's own, else the definition's. The expiry index moves in the same batch.
+ * Answers in Botpress's shape.
  */
 async function writeState(
   ctx: ClientContext,
@@ -183,9 +228,9 @@ async function writeState(
   expiry: number | null | undefined,
   stored: State | undefined,
   live: State | undefined,
-): Promise<State> {
+): Promise<BotpressState> {
   const now = ctx.clock.now()
-  const seconds = expiry === null ? undefined : (expiry ?? live?.expiry ?? definitionOf(ctx, a.name)?.expiry)
+  const seconds = expiry === null ? undefined : (expiry ?? live?.expiry ?? definedExpiry(ctx, a.name))
   const nowText = nowIso(ctx)
   const state: State = {
     id: a.id,
@@ -207,8 +252,8 @@ async function writeState(
   const owed = owedExpiry(ctx, stored, live)
   if (owed) ops.push(owed)
   await ctx.store.batch(ops)
-  if (owed) ctx.expired?.([stored!])
-  return state
+  if (owed) ctx.expired?.([botpressState(ctx, stored!)])
+  return botpressState(ctx, state)
 }
 
 /**
@@ -221,82 +266,117 @@ function owedExpiry(ctx: ClientContext, stored: State | undefined, live: State |
   return putJson(layout.states.expired(ctx.botId, stored.type, stored.id, stored.name), stored)
 }
 
-/** State calls of the client. */
-export const stateCalls = {
-  /** Reads a live state, or raises ResourceNotFound (missing or expired). */
-  async getState(ctx: ClientContext, raw: z.input<typeof addressSchema>) {
-    const a = parseInput('getState', addressSchema, raw)
-    const { live } = await readOwned(ctx, a, false)
+/** Runs a read-check-write of one state under its owner's lock, given the state as stored and, unless expired, live. */
+function withState<T>(ctx: ClientContext, a: Address, fn: (state: { stored?: State; live?: State }) => Promise<T>): Promise<T> {
+  return withLocks(ctx, [ownerLock(a)], async () => fn(await readOwned(ctx, a)))
+}
+
+/** `withState` of a state that must be live: ResourceNotFound when it is missing or expired. */
+function withLiveState<T>(ctx: ClientContext, a: Address, fn: (state: { stored?: State; live: State }) => Promise<T>): Promise<T> {
+  return withState(ctx, a, ({ stored, live }) => {
     if (!live) throw notFound(a)
-    return { state: live, meta: { cached: false } }
-  },
+    return fn({ stored, live })
+  })
+}
+
+/** Deletes a state and its pending expiry; deleting a missing state is harmless. */
+function deleteState(ctx: ClientContext, a: Address) {
+  return withState(ctx, a, async ({ stored, live }) => {
+    if (!stored) return {}
+    const owed = owedExpiry(ctx, stored, live)
+    await ctx.store.batch(owed ? [...deleteStatesOps(ctx.botId, [stored]), owed] : deleteStatesOps(ctx.botId, [stored]))
+    if (owed) ctx.expired?.([botpressState(ctx, stored)])
+    return {}
+  })
+}
+
+/** State operations of the API. `expiry` is in the bot's unit (`ClientContext.expiryUnit`). */
+export const stateOps = {
+  /** Reads a live state, or raises ResourceNotFound (missing or expired). */
+  getState: operation({
+    route: { method: 'GET', path: '/v1/chat/states/{type}/{id}/{name}' },
+    input: addressSchema,
+    run: async (ctx, a) => {
+      const { live } = await readOwned(ctx, a, false)
+      if (!live) throw notFound(a)
+      return { state: botpressState(ctx, live), meta: { cached: false } }
+    },
+  }),
 
   /** Replaces a state's payload (`payload: null` deletes it). */
-  async setState(ctx: ClientContext, raw: z.input<typeof setSchema>): Promise<{ state: State }> {
-    const input = parseInput('setState', setSchema, raw)
-    if (input.payload === null) {
-      await stateCalls.deleteState(ctx, input)
-      return {} as { state: State }
-    }
-    const payload = checkPayload('setState', ctx, input, input.payload)
-    return withLocks(ctx, [ownerLock(input)], async () => {
-      const { stored, live } = await readOwned(ctx, input)
-      return { state: await writeState(ctx, input, payload, input.expiry, stored, live) }
-    })
-  },
+  setState: operation({
+    route: { method: 'POST', path: '/v1/chat/states/{type}/{id}/{name}' },
+    input: setSchema,
+    run: async (ctx, input): Promise<{ state: BotpressState }> => {
+      const expiry = storedExpiry(ctx, 'setState', input.expiry)
+      if (input.payload === null) {
+        await deleteState(ctx, input)
+        return {} as { state: BotpressState }
+      }
+      const payload = checkPayload('setState', ctx, input, input.payload)
+      return withState(ctx, input, async ({ stored, live }) => ({ state: await writeState(ctx, input, payload, expiry, stored, live) }))
+    },
+  }),
 
   /** Returns the live state, or sets it to `payload` when there is none: atomic, so concurrent calls create it once. */
-  async getOrSetState(ctx: ClientContext, raw: z.input<typeof setSchema>) {
-    const input = parseInput('getOrSetState', setSchema, raw)
-    const payload = checkPayload('getOrSetState', ctx, input, input.payload)
-    return withLocks(ctx, [ownerLock(input)], async () => {
-      const { stored, live } = await readOwned(ctx, input)
-      if (live) return { state: live, meta: { cached: true } }
-      return { state: await writeState(ctx, input, payload, input.expiry, stored, undefined), meta: { cached: false } }
-    })
-  },
+  getOrSetState: operation({
+    route: { method: 'POST', path: '/v1/chat/states/{type}/{id}/{name}/get-or-set' },
+    input: setSchema,
+    run: async (ctx, input) => {
+      const expiry = storedExpiry(ctx, 'getOrSetState', input.expiry)
+      const payload = checkPayload('getOrSetState', ctx, input, input.payload)
+      return withState(ctx, input, async ({ stored, live }) => {
+        if (live) return { state: botpressState(ctx, live), meta: { cached: true } }
+        return { state: await writeState(ctx, input, payload, expiry, stored, undefined), meta: { cached: false } }
+      })
+    },
+  }),
 
   /** Merges `payload` into a live state's payload, one level deep. */
-  async patchState(ctx: ClientContext, raw: z.input<typeof setSchema>) {
-    const input = parseInput('patchState', setSchema, raw)
-    const patch = jsonPayload('patchState', 'payload', input.payload).payload
-    return withLocks(ctx, [ownerLock(input)], async () => {
-      const { stored, live } = await readOwned(ctx, input)
-      if (!live) throw notFound(input)
-      const payload = checkPayload('patchState', ctx, input, { ...live.payload, ...patch })
-      return { state: await writeState(ctx, input, payload, input.expiry, stored, live) }
-    })
-  },
+  patchState: operation({
+    route: { method: 'PATCH', path: '/v1/chat/states/{type}/{id}/{name}' },
+    input: setSchema,
+    run: async (ctx, input) => {
+      const expiry = storedExpiry(ctx, 'patchState', input.expiry)
+      const patch = jsonPayload('patchState', 'payload', input.payload).payload
+      return withLiveState(ctx, input, async ({ stored, live }) => {
+        const payload = checkPayload('patchState', ctx, input, { ...live.payload, ...patch })
+        return { state: await writeState(ctx, input, payload, expiry, stored, live) }
+      })
+    },
+  }),
 
-  /** Lists the live states of one owner, by name. */
-  async listStates(ctx: ClientContext, raw: z.input<typeof listSchema>) {
-    const input = parseInput('listStates', listSchema, raw)
-    await requireOwner(ctx, input)
-    const now = ctx.clock.now()
-    const page = await readPage(
-      ctx.store,
-      'listStates',
-      {
-        range: layout.states.ofOwnerRange(ctx.botId, input.type, input.id),
-        load: (keys) =>
-          ctx.store.getManyJson<State>(keys.map((k) => layout.states.record(ctx.botId, input.type, input.id, lastSegment(k)))),
-        accept: (s) => isLive(s, now),
-      },
-      input,
-    )
-    return { states: page.items, meta: page.nextToken === undefined ? {} : { nextToken: page.nextToken } }
-  },
+  /** Sets a live state's expiry (`null`: none), counted from now; the payload stays. */
+  setStateExpiry: operation({
+    route: { method: 'POST', path: '/v1/chat/states/{type}/{id}/{name}/expiry' },
+    input: expirySetSchema,
+    run: async (ctx, input) => {
+      const expiry = storedExpiry(ctx, 'setStateExpiry', input.expiry)
+      return withLiveState(ctx, input, async ({ stored, live }) => ({ state: await writeState(ctx, input, live.payload, expiry, stored, live) }))
+    },
+  }),
 
-  /** Deletes a state and its pending expiry; deleting a missing state is harmless. */
-  async deleteState(ctx: ClientContext, raw: z.input<typeof addressSchema>) {
-    const a = parseInput('deleteState', addressSchema, raw)
-    return withLocks(ctx, [ownerLock(a)], async () => {
-      const { stored, live } = await readOwned(ctx, a)
-      if (!stored) return {}
-      const owed = owedExpiry(ctx, stored, live)
-      await ctx.store.batch(owed ? [...deleteStatesOps(ctx.botId, [stored]), owed] : deleteStatesOps(ctx.botId, [stored]))
-      if (owed) ctx.expired?.([stored])
-      return {}
-    })
-  },
+  /** Lists the live states of one owner, by name (localbot's, as the reference page: Botpress has no such route). */
+  listStates: operation({
+    input: listSchema,
+    run: async (ctx, input) => {
+      await requireOwner(ctx, input)
+      const now = ctx.clock.now()
+      const page = await readPage(
+        ctx.store,
+        'listStates',
+        {
+          range: layout.states.ofOwnerRange(ctx.botId, input.type, input.id),
+          load: (keys) =>
+            ctx.store.getManyJson<State>(keys.map((k) => layout.states.record(ctx.botId, input.type, input.id, lastSegment(k)))),
+          accept: (s) => isLive(s, now),
+        },
+        input,
+      )
+      return { states: page.items.map((s) => botpressState(ctx, s)), meta: pageMeta(page.nextToken) }
+    },
+  }),
+
+  /** Deletes a state and its pending expiry; deleting a missing state is harmless (localbot's, as the reference page). */
+  deleteState: operation({ input: addressSchema, run: deleteState }),
 }

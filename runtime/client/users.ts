@@ -3,17 +3,16 @@ import * as layout from '../store/layout.ts'
 import type { Op } from '../store/store.ts'
 import {
   cleanTags,
-  discriminatingTags,
-  findOldestByTags,
+  getOrCreate,
   idSchema,
   mergeTags,
   nowIso,
+  operation,
+  pageMeta,
   pageSchema,
-  parseInput,
   tagsMatch,
   tagsPatchSchema,
   tagsSchema,
-  withBotLock,
   withLocks,
   type ClientContext,
   type Tags,
@@ -41,7 +40,10 @@ const createSchema = z.object({
   tags: tagsSchema.optional(),
 })
 
-const getOrCreateSchema = createSchema.extend({ discriminateByTags: z.array(z.string().min(1)).optional() })
+const getOrCreateSchema = createSchema.extend({
+  tags: tagsPatchSchema.optional(),
+  discriminateByTags: z.array(z.string().min(1)).optional(),
+})
 
 const updateSchema = z.object({
   id: idSchema,
@@ -89,7 +91,7 @@ export function writeUserOps(ctx: ClientContext, before: User | undefined, after
 }
 
 /** A user as it will be stored. */
-export function newUser(ctx: ClientContext, input: z.output<typeof createSchema>): User {
+export function newUser(ctx: ClientContext, input: { id?: string; name?: string; pictureUrl?: string; tags?: Record<string, string | null> }): User {
   const now = nowIso(ctx)
   const user: User = { id: input.id ?? ctx.ids('user'), createdAt: now, updatedAt: now, tags: cleanTags(input.tags) }
   if (input.name !== undefined) user.name = input.name
@@ -97,83 +99,87 @@ export function newUser(ctx: ClientContext, input: z.output<typeof createSchema>
   return user
 }
 
-/** User calls of the client. */
-export const userCalls = {
+/** User operations of the API. */
+export const userOps = {
   /** Fetches one user by id. */
-  async getUser(ctx: ClientContext, raw: z.input<typeof idOnly>) {
-    const { id } = parseInput('getUser', idOnly, raw)
-    return { user: await requireUser(ctx, id) }
-  },
+  getUser: operation({
+    route: { method: 'GET', path: '/v1/chat/users/{id}' },
+    input: idOnly,
+    run: async (ctx, { id }) => ({ user: await requireUser(ctx, id) }),
+  }),
 
   /** Creates a user (with the given `id`, a localbot extension, or a new one); an existing id is AlreadyExists. */
-  async createUser(ctx: ClientContext, raw: z.input<typeof createSchema>) {
-    const input = parseInput('createUser', createSchema, raw)
-    return withLocks(ctx, [input.id === undefined ? undefined : ['u', input.id]], async () => {
-      if (input.id !== undefined && (await ctx.store.get(layout.users.record(ctx.botId, input.id))) !== undefined)
-        throw new AlreadyExistsError(`createUser: id: user ${JSON.stringify(input.id)} exists already`)
-      const user = newUser(ctx, input)
-      await ctx.store.batch(writeUserOps(ctx, undefined, user))
-      return { user }
-    })
-  },
+  createUser: operation({
+    route: { method: 'POST', path: '/v1/chat/users' },
+    input: createSchema,
+    run: (ctx, input) =>
+      withLocks(ctx, [input.id === undefined ? undefined : ['u', input.id]], async () => {
+        if (input.id !== undefined && (await ctx.store.get(layout.users.record(ctx.botId, input.id))) !== undefined)
+          throw new AlreadyExistsError(`createUser: id: user ${JSON.stringify(input.id)} exists already`)
+        const user = newUser(ctx, input)
+        await ctx.store.batch(writeUserOps(ctx, undefined, user))
+        return { user }
+      }),
+  }),
 
-  /** Returns the user with `id`, or the first whose discriminating tags match, creating it when there is none. */
-  async getOrCreateUser(ctx: ClientContext, raw: z.input<typeof getOrCreateSchema>) {
-    const input = parseInput('getOrCreateUser', getOrCreateSchema, raw)
-    // Found by id, one user is at stake; found by tags, any of them could be.
-    const lock = input.id === undefined ? withBotLock : <T>(c: ClientContext, fn: () => Promise<T>) => withLocks(c, [['u', input.id!]], fn)
-    return lock(ctx, async () => {
-      const tags = cleanTags(input.tags)
-      let existing: User | undefined
-      if (input.id !== undefined) {
-        existing = await ctx.store.getJson<User>(layout.users.record(ctx.botId, input.id))
-      } else {
-        existing = await findOldestByTags(ctx, discriminatingTags(tags, input.discriminateByTags), {
-          rangeOf: (name, value) => layout.users.byTagRange(ctx.botId, name, value),
-          load: (keys) => loadUsers(ctx, keys),
-        })
-      }
-      if (existing) return { user: existing, meta: { created: false } }
-      const user = newUser(ctx, input)
-      await ctx.store.batch(writeUserOps(ctx, undefined, user))
-      return { user, meta: { created: true } }
-    })
-  },
+  /** Returns the user with `id`, or the oldest whose discriminating tags match, creating it when there is none. */
+  getOrCreateUser: operation({
+    route: { method: 'POST', path: '/v1/chat/users/get-or-create' },
+    input: getOrCreateSchema,
+    run: async (ctx, input) => {
+      const { record, created } = await getOrCreate(ctx, {
+        byId: input.id === undefined ? undefined : { target: ['u', input.id], find: () => ctx.store.getJson<User>(layout.users.record(ctx.botId, input.id!)) },
+        tags: cleanTags(input.tags),
+        discriminateByTags: input.discriminateByTags,
+        index: { rangeOf: (name, value) => layout.users.byTagRange(ctx.botId, name, value), load: (keys) => loadUsers(ctx, keys) },
+        create: async () => {
+          const user = newUser(ctx, input)
+          await ctx.store.batch(writeUserOps(ctx, undefined, user))
+          return user
+        },
+      })
+      return { user: record, meta: { created } }
+    },
+  }),
 
   /** Updates a user's name, picture and tags (`null` or `''` removes a tag). */
-  async updateUser(ctx: ClientContext, raw: z.input<typeof updateSchema>) {
-    const input = parseInput('updateUser', updateSchema, raw)
-    return withLocks(ctx, [['u', input.id]], async () => {
-      const before = await requireUser(ctx, input.id)
-      const after: User = { ...before, tags: mergeTags(before.tags, input.tags), updatedAt: nowIso(ctx) }
-      for (const field of ['name', 'pictureUrl'] as const) {
-        const value = input[field]
-        if (value === null) delete after[field]
-        else if (value !== undefined) after[field] = value
-      }
-      await ctx.store.batch(writeUserOps(ctx, before, after))
-      return { user: after }
-    })
-  },
+  updateUser: operation({
+    route: { method: 'PUT', path: '/v1/chat/users/{id}' },
+    input: updateSchema,
+    run: (ctx, input) =>
+      withLocks(ctx, [['u', input.id]], async () => {
+        const before = await requireUser(ctx, input.id)
+        const after: User = { ...before, tags: mergeTags(before.tags, input.tags), updatedAt: nowIso(ctx) }
+        for (const field of ['name', 'pictureUrl'] as const) {
+          const value = input[field]
+          if (value === null) delete after[field]
+          else if (value !== undefined) after[field] = value
+        }
+        await ctx.store.batch(writeUserOps(ctx, before, after))
+        return { user: after }
+      }),
+  }),
 
   /** Lists users, newest first unless `sortDirection: 'asc'`; `conversationId` lists that conversation's participants (by id). */
-  async listUsers(ctx: ClientContext, raw: z.input<typeof listSchema> = {}) {
-    const input = parseInput('listUsers', listSchema, raw)
-    const tags = input.tags ? cleanTags(input.tags) : undefined
-    const [firstTag] = Object.entries(tags ?? {})
-    let range = layout.users.byTimeRange(ctx.botId)
-    if (input.conversationId !== undefined) {
-      await requireConversation(ctx, input.conversationId)
-      range = layout.participants.membersRange(ctx.botId, input.conversationId)
-    }
-    else if (firstTag) range = layout.users.byTagRange(ctx.botId, firstTag[0], firstTag[1])
-    const source: PageSource<User> = {
-      range,
-      reverse: input.conversationId === undefined && (input.sortDirection ?? 'desc') === 'desc',
-      load: (keys) => loadUsers(ctx, keys),
-      accept: (u) => tagsMatch(u.tags, tags),
-    }
-    const page = await readPage(ctx.store, 'listUsers', source, input)
-    return { users: page.items, meta: page.nextToken === undefined ? {} : { nextToken: page.nextToken } }
-  },
+  listUsers: operation({
+    route: { method: 'GET', path: '/v1/chat/users' },
+    input: listSchema,
+    run: async (ctx, input) => {
+      const tags = input.tags ? cleanTags(input.tags) : undefined
+      const [firstTag] = Object.entries(tags ?? {})
+      let range = layout.users.byTimeRange(ctx.botId)
+      if (input.conversationId !== undefined) {
+        await requireConversation(ctx, input.conversationId)
+        range = layout.participants.membersRange(ctx.botId, input.conversationId)
+      } else if (firstTag) range = layout.users.byTagRange(ctx.botId, firstTag[0], firstTag[1])
+      const source: PageSource<User> = {
+        range,
+        reverse: input.conversationId === undefined && (input.sortDirection ?? 'desc') === 'desc',
+        load: (keys) => loadUsers(ctx, keys),
+        accept: (u) => tagsMatch(u.tags, tags),
+      }
+      const page = await readPage(ctx.store, 'listUsers', source, input)
+      return { users: page.items, meta: pageMeta(page.nextToken) }
+    },
+  }),
 }
