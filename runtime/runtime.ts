@@ -63,10 +63,16 @@ export async function startRuntime(options: {
   const install = (loaded: LoadedBot, verb: string) => {
     const arrived = !dispatcher.has(loaded.id)
     dispatcher.setBot(loaded)
-    keeper.setSchedules(loaded.id, loaded.definition?.recurringEvents ?? {})
-    if (loaded.ignored.length > 0)
-      logger.warn('definition parts that localbot does not run are ignored', { bot: loaded.id, parts: loaded.ignored })
-    logger.info(`bot ${verb}`, { bot: loaded.id, handlers: loaded.bot.registrations.length })
+    keeper.setSchedules(loaded.id, loaded.recurringEvents)
+    logger.info(`bot ${verb}`, {
+      bot: loaded.id,
+      expiry: loaded.expiryUnit === 'ms' ? 'milliseconds (a Botpress project, as Botpress Cloud)' : 'seconds (as the reference page)',
+      ...(loaded.generated.written ? {} : { botpress: `.botpress left as it is: ${loaded.generated.reason}` }),
+    })
+    if (loaded.simulated.length > 0)
+      logger.warn('bp_modules not downloaded (bp add): localbot simulates them', { bot: loaded.id, packages: loaded.simulated })
+    // Botpress Cloud calls register when a bot is deployed: here, when it is loaded.
+    void dispatcher.register(loaded.id)
     return arrived
   }
   const reportFailure = (message: string, failure: BotLoadError) =>

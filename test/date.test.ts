@@ -45,7 +45,7 @@ describe("bot code's Date", () => {
       const file = join(dir, 'index.ts')
       await writeFile(file, 'export const text = Date()\nexport const at = new Date().getTime()\nexport const now = Date.now()\n')
       const clock = new VirtualClock(Date.UTC(2030, 5, 1, 12))
-      const loaded = await loadModule(file, clock)
+      const loaded = await loadModule(file, { botDir: dir, clock })
       assert.deepEqual(loaded, { text: new Date(clock.now()).toString(), at: clock.now(), now: clock.now() })
     } finally {
       await rm(dir, { recursive: true, force: true })

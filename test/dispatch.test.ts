@@ -27,10 +27,12 @@ describe('dispatch', () => {
     await t.close()
   })
 
-  it('a throwing handler is logged with bot, conversation and message ids, and the next handler still runs', async () => {
+  it('a throwing handler is logged with bot, conversation and message ids; as in Botpress Cloud the handlers after it do not run and the event fails', async () => {
     const t = await testBot('test/fixtures/order-bots/order')
     const { message, replies } = await t.send('boom', { conversationId: 'c1' })
-    assert.deepEqual(replies.map((r) => r.payload.text), ['got boom'])
+    assert.deepEqual(replies, [])
+    const { events } = await t.client.listEvents({ messageId: message.id })
+    assert.deepEqual(events.map((e) => [e.status, e.failureReason]), [['failed', 'handler exploded']])
     const failure = t.logs.find((line) => line.msg === 'handler failed')
     assert.ok(failure, 'the failure is logged')
     assert.equal(failure.bot, 'order')

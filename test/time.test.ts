@@ -182,7 +182,7 @@ describe('schedules', () => {
 
   it('setting schedules again (a reload) replaces them rather than doubling them', async () => {
     const t = await testBot(timer)
-    const recurring = t.runtime.dispatcher.botOf('timer')!.definition!.recurringEvents
+    const recurring = t.runtime.dispatcher.botOf('timer')!.recurringEvents
     t.runtime.keeper.setSchedules('timer', recurring)
     t.runtime.keeper.setSchedules('timer', recurring)
     await t.advance('30m')

@@ -92,7 +92,7 @@ bot.on.event('dailyReport', async ({ client, ctx, logger }) => {
   let nextToken: string | undefined
   let total = 0
   do {
-    const { conversations, meta } = await client.listConversations({ limit: 100, nextToken })
+    const { conversations, meta } = await client.listConversations({ pageSize: 100, nextToken })
     total += conversations.length
     nextToken = meta.nextToken
   } while (nextToken)

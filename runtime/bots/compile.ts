@@ -1,10 +1,10 @@
+import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { dirname, resolve } from 'node:path'
+import { basename, dirname, join, resolve } from 'node:path'
 import { Script } from 'node:vm'
-import { build, type Message } from 'esbuild'
-import * as botpress from '../sdk/botpress.ts'
-import * as sdk from '../sdk/index.ts'
+import { build, type Message, type Plugin } from 'esbuild'
 import type { Clock } from '../time/clock.ts'
+import { simulatedPackage } from './simulated.ts'
 
 /** A compile or load error with the place it points at. */
 export class CompileError extends Error {
@@ -18,9 +18,6 @@ export class CompileError extends Error {
     this.name = 'CompileError'
   }
 }
-
-/** What bot code gets for `@botpress/sdk` and `.botpress`: this runtime's SDK, one instance for every bot. */
-const provided: Record<string, unknown> = { '@botpress/sdk': sdk, '.botpress': botpress }
 
 /**
  * A `Date` whose `new Date()`, `Date()` (the time as a string) and `Date.now()` read the runtime's clock: bot
@@ -43,13 +40,59 @@ export function clockedDate(clock: Clock): DateConstructor {
   return ClockDate as unknown as DateConstructor
 }
 
+/** Where a bot's generated and borrowed modules are: its folder, and localbot's copy of Botpress's SDK. */
+export type ModuleContext = { botDir: string; clock: Clock }
+
+/** Modules that stand in for what a Botpress project generates or downloads: resolved by the bundler, then served at run time. */
+const SIMULATED = 'localbot:simulated-package'
+const GENENV = 'localbot:genenv'
+
+/**
+ * How a Botpress project's imports resolve, as `bp gen` / `bp add` would leave them:
+ * - `.botpress` is the bot folder's `.botpress/index.ts` (generated before the bot is compiled);
+ * - `./bp_modules/NAME` is the downloaded package when `bp add` put it there, else a simulated package;
+ * - `./.genenv`, the botpress repository's generated environment module, is `process.env` when missing.
+ */
+function botpressProject(botDir: string): Plugin {
+  return {
+    name: 'localbot-botpress-project',
+    setup(build) {
+      build.onResolve({ filter: /^\.botpress(\/index(\.ts)?)?$/ }, () => ({ path: join(botDir, '.botpress', 'index.ts') }))
+      build.onResolve({ filter: /(^|\/)bp_modules\/[^/]+\/?$/ }, async (args) => {
+        const target = args.path.startsWith('.') ? resolve(args.resolveDir, args.path) : join(botDir, args.path)
+        if (!existsSync(target)) return { path: basename(target), namespace: SIMULATED }
+        if (args.path.startsWith('.')) return undefined
+        return build.resolve('./' + args.path, { resolveDir: botDir, kind: args.kind })
+      })
+      build.onLoad({ filter: /.*/, namespace: SIMULATED }, (args) => ({
+        contents: `module.exports = require(${JSON.stringify(SIMULATED)})(${JSON.stringify(args.path)})`,
+        loader: 'js',
+      }))
+      build.onResolve({ filter: /(^|\/)\.genenv(\/index(\.ts)?)?$/ }, (args) => {
+        const target = resolve(args.resolveDir, args.path)
+        if (existsSync(target) || existsSync(target + '.ts')) return undefined
+        return { path: 'genenv', namespace: GENENV }
+      })
+      build.onLoad({ filter: /.*/, namespace: GENENV }, () => ({ contents: `module.exports = require(${JSON.stringify(GENENV)})`, loader: 'js' }))
+    },
+  }
+}
+
+/** localbot's own require: its copy of `@botpress/sdk` and `@botpress/client`. */
+const ownRequire = createRequire(import.meta.url)
+
+/** The packages a bot gets from its own folder when installed there, else from localbot. */
+const borrowed = /^@botpress\/(sdk|client)(\/|$)/
+
 /**
  * Compiles a bot file with everything it imports from its folder into one CommonJS function (esbuild),
- * and runs it: `@botpress/sdk` and `.botpress` come from this runtime, npm packages from the bot's
- * folder, and `Date` from the runtime's clock. Each load is a fresh function that nothing keeps once the bot is replaced, so reloading a
- * hundred times frees what it replaced (an ESM import with a cache-busting query would not).
+ * and runs it: `@botpress/sdk` is Botpress's own (the bot folder's installed copy, else localbot's), npm
+ * packages come from the bot's folder, the modules of a Botpress project resolve as `botpressProject`
+ * says, and `Date` reads the runtime's clock. Each load is a fresh function that nothing keeps once the bot
+ * is replaced, so reloading a hundred times frees what it replaced (an ESM import with a cache-busting query
+ * would not).
  */
-export async function loadModule(file: string, clock: Clock): Promise<Record<string, unknown>> {
+export async function loadModule(file: string, context: ModuleContext): Promise<Record<string, unknown>> {
   let code: string
   try {
     const result = await build({
@@ -62,6 +105,7 @@ export async function loadModule(file: string, clock: Clock): Promise<Record<str
       packages: 'external',
       sourcemap: 'inline',
       logLevel: 'silent',
+      plugins: [botpressProject(context.botDir)],
     })
     code = result.outputFiles[0]!.text
   } catch (error) {
@@ -70,11 +114,34 @@ export async function loadModule(file: string, clock: Clock): Promise<Record<str
     throw new CompileError(first.location ? resolve(first.location.file) : file, first.location?.line, first.location ? first.location.column + 1 : undefined, first.text)
   }
   const nodeRequire = createRequire(file)
-  const require = (id: string) => (Object.hasOwn(provided, id) ? provided[id] : nodeRequire(id))
+  const botRequire = (id: string): unknown => {
+    if (borrowed.test(id)) {
+      try {
+        return nodeRequire(id)
+      } catch {
+        return ownRequire(id)
+      }
+    }
+    if (id === SIMULATED) return (name: string) => ({ __esModule: true, default: simulatedPackage(botRequire('@botpress/sdk') as SdkModule, name) })
+    if (id === GENENV) return process.env
+    return nodeRequire(id)
+  }
   const module = { exports: {} as Record<string, unknown> }
   const run = new Script(`(function (exports, require, module, __filename, __dirname, Date) {${code}\n})`, { filename: file }).runInThisContext() as (
     ...args: unknown[]
   ) => void
-  run(module.exports, require, module, file, dirname(file), clockedDate(clock))
+  run(module.exports, botRequire, module, file, dirname(file), clockedDate(context.clock))
   return module.exports
+}
+
+/** What localbot uses of a loaded `@botpress/sdk`. */
+export type SdkModule = typeof import('@botpress/sdk')
+
+/** The `@botpress/sdk` a bot folder gets: its own installed copy, else localbot's. */
+export function sdkFor(botDir: string): SdkModule {
+  try {
+    return createRequire(join(botDir, 'index.js'))('@botpress/sdk') as SdkModule
+  } catch {
+    return ownRequire('@botpress/sdk') as SdkModule
+  }
 }

@@ -1,26 +1,53 @@
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { readdir } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import type { StateDefinition } from '../client/index.ts'
-import type { Registration } from '../sdk/bot.ts'
-import type { BotDefinition } from '../sdk/definition.ts'
+import { callNames, type StateDefinition } from '../client/index.ts'
+import { extendBotClient } from '../host/client-extension.ts'
 import type { Clock } from '../time/clock.ts'
-import { CompileError, loadModule } from './compile.ts'
+import { CompileError, loadModule, sdkFor, type SdkModule } from './compile.ts'
+import { generateBotpress } from './gen/index.ts'
 
-/** What the runtime needs of a bot object. */
-export type BotLike = { registrations: Registration[]; handlersFor(kind: Registration['kind'], key: string): Registration[] }
+/** A bot as Botpress's SDK builds it: what localbot calls and reads of it. */
+export type SdkBot = {
+  handler: (request: unknown, deps?: { client: unknown }) => Promise<unknown>
+  messageHandlers: Record<string, unknown[] | undefined>
+  eventHandlers: Record<string, unknown[] | undefined>
+  stateExpiredHandlers: Record<string, unknown[] | undefined>
+  actionHandlers: Record<string, unknown>
+}
+
+/** A definition as Botpress's SDK builds it: the parts localbot reads. */
+export type SdkDefinition = {
+  states?: Record<string, { type: StateDefinition['type']; schema?: StateDefinition['schema']; expiry?: number }>
+  events?: Record<string, unknown>
+  recurringEvents?: Record<string, RecurringEvent>
+  integrations?: Record<string, { name: string; alias?: string; simulated?: boolean; configuration?: unknown }>
+  plugins?: Record<string, { name: string; alias?: string; configuration?: unknown }>
+  configuration?: unknown
+}
+
+/** A cron-fired event of a definition (Botpress's `recurringEvents`, which `events.X.recurrence` becomes). */
+export type RecurringEvent = { type: string; payload: Record<string, unknown>; schedule: { cron: string } }
+
+/** The unit of a state's `expiry`: Botpress Cloud's milliseconds for a Botpress project, the reference page's seconds otherwise. */
+export type ExpiryUnit = 'seconds' | 'ms'
 
 /** A bot folder, loaded. */
 export type LoadedBot = {
   id: string
   dir: string
   entry: string
-  bot: BotLike
-  definition?: BotDefinition<any, any>
-  /** The definition's states, as the client takes them. */
+  bot: SdkBot
+  definition: SdkDefinition
+  /** The definition's states, as the client takes them (expiry in `expiryUnit`). */
   states: Record<string, StateDefinition>
-  /** Definition parts given that localbot does not run. */
-  ignored: string[]
+  expiryUnit: ExpiryUnit
+  /** Cron schedules, with JSON payloads. */
+  recurringEvents: Record<string, RecurringEvent>
+  /** `bp_modules` packages that localbot simulates because `bp add` has not downloaded them. */
+  simulated: string[]
+  /** What happened to `.botpress/`: written by localbot, or left alone (and why). */
+  generated: { written: boolean; reason?: string }
 }
 
 /** A bot folder that failed to load: which file (and line, for a compile error), and why. */
@@ -63,39 +90,76 @@ export function definitionFileOf(dir: string): string | undefined {
   return ['bot.definition.ts', join('src', 'bot.definition.ts')].map((f) => join(dir, f)).find((f) => existsSync(f))
 }
 
-function isBot(value: unknown): value is BotLike {
-  return typeof value === 'object' && value !== null && Array.isArray((value as BotLike).registrations) && typeof (value as BotLike).handlersFor === 'function'
-}
-
-async function importDefault(file: string, clock: Clock): Promise<unknown> {
-  return (await loadModule(file, clock)).default
-}
-
-/** Loads one bot folder: its definition (optional) and its bot. Raises BotLoadError naming the file. */
-export async function loadBot(folder: BotFolder, clock: Clock): Promise<LoadedBot> {
-  const definitionFile = definitionFileOf(folder.dir)
-  let definition: BotDefinition<any, any> | undefined
-  if (definitionFile) {
-    try {
-      definition = (await importDefault(definitionFile, clock)) as BotDefinition<any, any>
-    } catch (cause) {
-      throw new BotLoadError(folder.id, definitionFile, { cause })
-    }
-    if (!definition || typeof definition !== 'object' || !('states' in definition))
-      throw new BotLoadError(folder.id, definitionFile, { cause: new Error('the default export is not a BotDefinition') })
+/** Whether a folder is a Botpress project: its package.json names `@botpress/sdk`. Such a bot gets Botpress Cloud's milliseconds. */
+export function expiryUnitOf(dir: string): ExpiryUnit {
+  try {
+    const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as Record<string, Record<string, string> | undefined>
+    const named = ['dependencies', 'devDependencies', 'peerDependencies'].some((field) => pkg[field]?.['@botpress/sdk'] !== undefined)
+    return named ? 'ms' : 'seconds'
+  } catch {
+    return 'seconds'
   }
+}
+
+function isBot(value: unknown): value is SdkBot {
+  return typeof value === 'object' && value !== null && typeof (value as SdkBot).handler === 'function' && typeof (value as SdkBot).messageHandlers === 'object'
+}
+
+function isDefinition(value: unknown, sdk: SdkModule): value is SdkDefinition {
+  return value instanceof sdk.BotDefinition || (typeof value === 'object' && value !== null && 'withPlugins' in value && 'metadata' in value)
+}
+
+/** A recurring event's payload as JSON: some bots give a schema there, which the cloud never sends. */
+function jsonPayload(payload: unknown): Record<string, unknown> {
+  if (typeof payload !== 'object' || payload === null || typeof (payload as { safeParse?: unknown }).safeParse === 'function') return {}
+  return payload as Record<string, unknown>
+}
+
+/**
+ * Loads a bot's definition: the default export of `bot.definition.ts`, or an empty `sdk.BotDefinition`.
+ * Raises BotLoadError naming the file.
+ */
+export async function loadDefinition(folder: BotFolder, clock: Clock): Promise<{ definition: SdkDefinition; simulated: string[] }> {
+  const sdk = sdkFor(folder.dir)
+  extendBotClient(sdk, callNames)
+  const file = definitionFileOf(folder.dir)
+  if (!file) return { definition: new sdk.BotDefinition({}) as unknown as SdkDefinition, simulated: [] }
+  let definition: unknown
+  try {
+    definition = (await loadModule(file, { botDir: folder.dir, clock })).default
+  } catch (cause) {
+    throw new BotLoadError(folder.id, file, { cause })
+  }
+  if (!isDefinition(definition, sdk)) throw new BotLoadError(folder.id, file, { cause: new Error('the default export is not a BotDefinition (new sdk.BotDefinition({...}))') })
+  const simulated = Object.values({ ...definition.integrations, ...definition.plugins })
+    .filter((p) => (p as { simulated?: boolean }).simulated)
+    .map((p) => p.name)
+  return { definition, simulated }
+}
+
+/** Loads one bot folder: its definition (optional), its generated `.botpress`, and its bot. Raises BotLoadError naming the file. */
+export async function loadBot(folder: BotFolder, clock: Clock): Promise<LoadedBot> {
+  const { definition, simulated } = await loadDefinition(folder, clock)
   const entry = entryOf(folder.dir)
   if (!entry) throw new BotLoadError(folder.id, join(folder.dir, 'index.ts'), { cause: new Error('no index.ts or src/index.ts') })
+  let generated: LoadedBot['generated']
+  try {
+    generated = await generateBotpress({ dir: folder.dir, definition: definition as Parameters<typeof generateBotpress>[0]['definition'] })
+  } catch (cause) {
+    throw new BotLoadError(folder.id, join(folder.dir, '.botpress'), { cause })
+  }
   let bot: unknown
   try {
-    bot = await importDefault(entry, clock)
+    bot = (await loadModule(entry, { botDir: folder.dir, clock })).default
   } catch (cause) {
     throw new BotLoadError(folder.id, entry, { cause })
   }
   if (!isBot(bot)) throw new BotLoadError(folder.id, entry, { cause: new Error('the default export is not a bot (new bp.Bot({ actions: {} }))') })
   const states: Record<string, StateDefinition> = {}
-  for (const [name, state] of Object.entries(definition?.states ?? {}) as [string, StateDefinition][]) states[name] = state
-  return { id: folder.id, dir: folder.dir, entry, bot, definition, states, ignored: definition?.unsupportedParts?.() ?? [] }
+  for (const [name, state] of Object.entries(definition.states ?? {})) states[name] = { type: state.type, schema: state.schema, expiry: state.expiry }
+  const recurringEvents: Record<string, RecurringEvent> = {}
+  for (const [key, event] of Object.entries(definition.recurringEvents ?? {})) recurringEvents[key] = { ...event, payload: jsonPayload(event.payload) }
+  return { id: folder.id, dir: folder.dir, entry, bot, definition, states, expiryUnit: expiryUnitOf(folder.dir), recurringEvents, simulated, generated }
 }
 
 /** Loads bot folders; a bot that fails is returned as a failure and the others still load. */

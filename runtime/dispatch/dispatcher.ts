@@ -1,4 +1,3 @@
-import { format } from 'node:util'
 import {
   clientOver,
   createClientContext,
@@ -22,8 +21,7 @@ import {
 import type { LoadedBot } from '../bots/loader.ts'
 import { Supervisor, type HandlerCall } from '../host/supervisor.ts'
 import type { Logger } from '../log.ts'
-import type { Registration } from '../sdk/bot.ts'
-import type { BotLogger } from '../sdk/typed.ts'
+import { eventReceived, messageCreated, outcomeOf, register, requestOf, stateExpired, type Operation } from '../host/protocol.ts'
 import { Locks } from '../store/lock.ts'
 import type { Store } from '../store/store.ts'
 import type { Clock } from '../time/clock.ts'
@@ -65,6 +63,7 @@ export class Dispatcher {
   private readonly bots = new Map<string, BotRuntime>()
   private readonly queues = new Locks()
   private readonly inFlight = new Set<Promise<unknown>>()
+  private readonly warnedActions = new Set<string>()
   readonly supervisor: Supervisor
 
   constructor(private readonly options: { store: Store; clock: Clock; bus: Bus; logger: Logger; supervisor?: Supervisor }) {
@@ -74,7 +73,7 @@ export class Dispatcher {
   /** Adds a bot, or replaces its code (a reload): its data and client context stay. */
   setBot(loaded: LoadedBot): void {
     const existing = this.bots.get(loaded.id)
-    const ctx = createClientContext({ store: this.options.store, botId: loaded.id, clock: this.options.clock, states: loaded.states })
+    const ctx = createClientContext({ store: this.options.store, botId: loaded.id, clock: this.options.clock, states: loaded.states, expiryUnit: loaded.expiryUnit, logger: this.options.logger.child({ bot: loaded.id }) })
     if (existing) ctx.ids = existing.ctx.ids
     ctx.expired = (states) => void this.track(this.finishExpired(loaded.id, states))
     const plain = clientOver(ctx)
@@ -147,18 +146,18 @@ export class Dispatcher {
     const botId = runtime.loaded.id
     const replies: Message[] = []
     const fields = { bot: botId, conversation: conversation.id, message: message.id, user: user.id }
-    const handlers = runtime.loaded.bot.handlersFor('message', message.type)
-    const handlerEvent = { ...event, payload: { message, user, conversation } }
-    const outcome = await this.runHandlers(runtime, handlers, { type: 'message_created', fields, record: eventRecord(event.id), replies, conversationId: conversation.id }, {
-      message,
-      user,
-      conversation,
-      event: handlerEvent,
+    const handlers = countOf(runtime.loaded.bot.messageHandlers, message.type)
+    const outcome = await this.callBot(runtime, messageCreated(event, { message, user, conversation }), {
+      handler: `on.message(${JSON.stringify(message.type)})`,
+      fields,
+      record: eventRecord(event.id),
+      replies,
+      conversationId: conversation.id,
     })
-    await this.settleEvent(runtime, event, handlers.length, outcome)
+    await this.settleEvent(runtime, event, handlers, outcome)
     // Answer only once the turn's writes are in LevelDB.
     await this.options.store.flush()
-    this.options.logger.info('message handled', { ...fields, handlers: handlers.length, replies: replies.length })
+    this.options.logger.info('message handled', { ...fields, handlers, replies: replies.length })
     return replies
   }
 
@@ -184,12 +183,18 @@ export class Dispatcher {
     const runtime = this.runtimeOf(botId)
     const work = async () => {
       const replies: Message[] = []
-      const handlers = runtime.loaded.bot.handlersFor('event', event.type)
+      const handlers = countOf(runtime.loaded.bot.eventHandlers, event.type)
       const fields = { bot: botId, event: event.id, type: event.type, conversation: event.conversationId }
-      const outcome = await this.runHandlers(runtime, handlers, { type: event.type, fields, record: eventRecord(event.id), replies, conversationId: event.conversationId }, { event })
-      const done = await this.settleEvent(runtime, event, handlers.length, outcome)
+      const outcome = await this.callBot(runtime, eventReceived(event), {
+        handler: `on.event(${JSON.stringify(event.type)})`,
+        fields,
+        record: eventRecord(event.id),
+        replies,
+        conversationId: event.conversationId,
+      })
+      const done = await this.settleEvent(runtime, event, handlers, outcome)
       await this.options.store.flush()
-      this.options.logger.info('event handled', { ...fields, status: done.status, handlers: handlers.length })
+      this.options.logger.info('event handled', { ...fields, status: done.status, handlers })
       this.options.bus.emit('event', { botId, event: done })
       return { event: done, replies }
     }
@@ -203,10 +208,15 @@ export class Dispatcher {
     const key = state.type === 'conversation' ? queueKey(botId, state.id) : `${botId}\u0000state:${state.type}:${state.id}`
     return this.track(
       this.queues.run(key, async () => {
-        const handlers = runtime.loaded.bot.handlersFor('stateExpired', state.name)
         const fields = { bot: botId, state: state.name, type: state.type, id: state.id }
         const conversationId = state.type === 'conversation' ? state.id : undefined
-        const outcome = await this.runHandlers(runtime, handlers, { type: 'state_expired', fields, record: expiryRecord(state), replies: [], conversationId }, { state })
+        const outcome = await this.callBot(runtime, stateExpired(state, new Date(this.options.clock.now()).toISOString()), {
+          handler: `on.stateExpired(${JSON.stringify(state.name)})`,
+          fields,
+          record: expiryRecord(state),
+          replies: [],
+          conversationId,
+        })
         this.options.bus.emit('stateExpired', { botId, state })
         return !outcome.timedOut
       }),
@@ -233,6 +243,17 @@ export class Dispatcher {
       states.filter((_, i) => finished[i]),
     )
     await this.options.store.flush()
+  }
+
+  /** Tells a bot it is deployed (Botpress's `register` operation): its `register` handler runs. */
+  register(botId: string): Promise<void> {
+    const runtime = this.runtimeOf(botId)
+    return this.track(
+      (async () => {
+        await this.callBot(runtime, register(), { handler: 'register', fields: { bot: botId }, record: `register:${botId}`, replies: [], conversationId: undefined })
+        await this.options.store.flush()
+      })(),
+    )
   }
 
   /** Runs a scheduled event whose time has come. */
@@ -307,34 +328,38 @@ export class Dispatcher {
   }
 
   /**
-   * Runs handlers one after another under the supervisor. A failure is logged and the next handler runs;
-   * a handler past its time limit is logged and the turn ends there (its record stays for the replay).
+   * Calls the bot with one operation, as Botpress Cloud does (`bot.handler(request, { client })`), under
+   * the supervisor: within the time limit, its console lines going to the log with the turn's ids. A
+   * failure (the bot answers an error) is logged with what the bot logged of it; a call past its time limit
+   * is logged and abandoned (its record stays for the replay).
    */
-  private async runHandlers(
+  private async callBot(
     runtime: BotRuntime,
-    handlers: Registration[],
-    turn: { type: string; fields: Record<string, unknown>; record: string; replies: Message[]; conversationId: string | undefined },
-    props: Record<string, unknown>,
+    op: Operation,
+    turn: { handler: string; fields: Record<string, unknown>; record: string; replies: Message[]; conversationId: string | undefined },
   ): Promise<TurnOutcome> {
     const outcome: TurnOutcome = { failures: [], timedOut: false }
-    if (handlers.length === 0) return outcome
+    const logger = this.options.logger.child({ ...turn.fields, handler: turn.handler })
     const client = this.handlerClient(runtime, turn.replies, turn.conversationId)
-    const ctx = { botId: runtime.loaded.id, type: turn.type, operation: 'event_received' as const, configuration: { payload: '{}' } }
-    for (const registration of handlers) {
-      const logger = this.options.logger.child({ ...turn.fields, handler: registration.label })
-      const call: HandlerCall = { bot: runtime.loaded.id, handler: registration.label, fields: turn.fields, record: turn.record }
-      const result = await this.supervisor.run(call, () => registration.handler({ client, ctx, logger: botLogger(logger), ...props }))
-      if (result.status === 'failed') {
-        const error = result.error
-        const message = error instanceof Error ? error.message : String(error)
-        outcome.failures.push(message)
-        logger.error('handler failed', { error: message, stack: error instanceof Error ? error.stack : undefined })
-      } else if (result.status === 'timedOut') {
-        outcome.timedOut = true
-        logger.error('handler timed out: abandoned, its conversation moves on; it runs again at the next start', { limitMs: this.supervisor.timeoutMs })
-        break
-      }
+    const request = requestOf(runtime.loaded.id, op, configurationOf(runtime.loaded))
+    const call: HandlerCall = { bot: runtime.loaded.id, handler: turn.handler, fields: turn.fields, record: turn.record, logger, errors: [] }
+    let response: unknown
+    const result = await this.supervisor.run(call, async () => {
+      response = await runtime.loaded.bot.handler(request, { client })
+    })
+    if (result.status === 'timedOut') {
+      outcome.timedOut = true
+      logger.error('handler timed out: abandoned, its conversation moves on; it runs again at the next start', { limitMs: this.supervisor.timeoutMs })
+      return outcome
     }
+    const answered = result.status === 'failed' ? undefined : outcomeOf(response as Parameters<typeof outcomeOf>[0])
+    if (answered?.ok) return outcome
+    // The SDK answers a throwing handler with a generic message and logs the error itself.
+    const logged = call.errors![0]
+    const thrown = result.status === 'failed' ? result.error : undefined
+    const message = thrown instanceof Error ? thrown.message : (thrownMessage(logged) ?? (answered && !answered.ok ? answered.message : String(thrown)))
+    outcome.failures.push(message)
+    logger.error('handler failed', { error: message, stack: thrown instanceof Error ? thrown.stack : logged })
     return outcome
   }
 
@@ -361,7 +386,16 @@ export class Dispatcher {
         if (result.event.status === 'pending') void this.runEvent(botId, result.event).catch(() => undefined)
         return result
       },
-    }
+      callAction: async (input: { type: string; input?: unknown }) => {
+        // Integration and plugin actions have no cloud to run them: answered empty until mocks do (issue 12).
+        const type = String(input?.type)
+        if (!this.warnedActions.has(`${botId}\u0000${type}`)) {
+          this.warnedActions.add(`${botId}\u0000${type}`)
+          this.options.logger.warn('action answered with an empty output: no integration runs it locally', { bot: botId, action: type })
+        }
+        return { output: {}, meta: { cached: false } }
+      },
+    } as Client
   }
 }
 
@@ -369,12 +403,20 @@ function queueKey(botId: string, conversationId: string): string {
   return `${botId}\u0000conversation:${conversationId}`
 }
 
-function botLogger(logger: Logger): BotLogger {
-  return {
-    debug: (...args) => logger.debug(format(...args)),
-    info: (...args) => logger.info(format(...args)),
-    warn: (...args) => logger.warn(format(...args)),
-    error: (...args) => logger.error(format(...args)),
-  }
+/** How many handlers a bot registered for a key (and `'*'`), from the SDK's merged lists. */
+function countOf(handlers: Record<string, unknown[] | undefined>, key: string): number {
+  return handlers[key]?.length ?? handlers['*']?.length ?? 0
 }
 
+/** The bot's configuration as its handlers read it (`ctx.configuration`): set in Botpress's dashboard, none locally yet. */
+function configurationOf(_loaded: LoadedBot): unknown {
+  return {}
+}
+
+/** The message of an error the SDK logged (`util.format(message, error)`): the thrown error's own message. */
+function thrownMessage(logged: string | undefined): string | undefined {
+  if (logged === undefined) return undefined
+  const first = logged.split('\n')[0]!
+  const match = /(?:^|\s)(?:[A-Z]\w*)?Error: (.*)$/.exec(first)
+  return match ? match[1] : first
+}

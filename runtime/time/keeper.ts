@@ -1,5 +1,5 @@
 import type { DueExpiry } from '../client/index.ts'
-import type { RecurringEvent } from '../sdk/definition.ts'
+import type { RecurringEvent } from '../bots/loader.ts'
 import { decodeKey, key, parseTimeSegment, timeSegment, type Range } from '../store/keys.ts'
 import * as layout from '../store/layout.ts'
 import type { Op, Store } from '../store/store.ts'

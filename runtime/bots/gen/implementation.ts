@@ -42,4 +42,14 @@ export type Client = (MessageHandlerProps | EventHandlerProps)["client"]
 export type ClientOperation = { [K in keyof Client]: Client[K] extends (...args: any[]) => Promise<any> ? K : never }[keyof Client]
 export type ClientInputs = { [K in ClientOperation]: Parameters<Client[K]>[0] }
 export type ClientOutputs = { [K in ClientOperation]: Awaited<ReturnType<Client[K]>> }
+
+// The reference page's state calls that Botpress's bot client lacks; localbot serves them (see the README).
+type LocalStateType = "conversation" | "user" | "bot" | "workflow"
+type LocalState = { id: string; type: LocalStateType; name: string; payload: any; createdAt: string; updatedAt: string; expiresAt?: string }
+declare module "@botpress/sdk/dist/bot/client/index" {
+  interface BotSpecificClient<TBot> {
+    listStates(input: { type: LocalStateType; id: string; limit?: number; pageSize?: number; nextToken?: string }): Promise<{ states: LocalState[]; meta: { nextToken?: string } }>
+    deleteState(input: { type: LocalStateType; id: string; name: string }): Promise<{}>
+  }
+}
 `

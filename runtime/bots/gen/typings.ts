@@ -55,10 +55,16 @@ export type BotParts = {
 /** A state name the definition does not declare takes any JSON, in any of the four scopes. */
 const UNDECLARED_STATE = '[name: string]: { type: "conversation" | "user" | "bot" | "workflow"; payload: any }'
 
+/**
+ * An event name the definition does not declare takes any JSON payload, as undeclared states do: the
+ * reference page handles events (`dailyReport`, ...) that its snippets never declare.
+ */
+const UNDECLARED_EVENT = '[name: string]: any'
+
 const literal = (value: unknown) => JSON.stringify(value ?? {})
 
-function schemas(name: string, definitions: Record<string, SchemaDefinition>): Module {
-  return namedRecord(name, definitions, (file, type, d) => schemaModule(file, type, d.schema))
+function schemas(name: string, definitions: Record<string, SchemaDefinition>, head: string[] = []): Module {
+  return namedRecord(name, definitions, (file, type, d) => schemaModule(file, type, d.schema), head)
 }
 
 function states(definitions: Record<string, StateDefinition>, head: string[] = []): Module {
@@ -138,11 +144,11 @@ export function pluginTypings(d: PluginDefinition): Module {
   ])
 }
 
-/** `TBot`: `.botpress/implementation/typings/index.ts` and its folders. Undeclared state names take any JSON. */
+/** `TBot`: `.botpress/implementation/typings/index.ts` and its folders. Undeclared state and event names take any JSON. */
 export function botTypings(bot: BotParts): Module {
   return recordModule('TBot', [
     ['integrations', inFolder('integrations', namedRecord('Integrations', bot.integrations, (file, _type, d) => inFolder(file, integrationTypings(d))))],
-    ['events', inFolder('events', schemas('Events', bot.events))],
+    ['events', inFolder('events', schemas('Events', bot.events, [UNDECLARED_EVENT]))],
     ['states', inFolder('states', states(bot.states, [UNDECLARED_STATE]))],
     ['actions', inFolder('actions', actions(bot.actions))],
     ['tables', inFolder('tables', schemas('Tables', bot.tables))],
