@@ -118,6 +118,18 @@ describe('opening a data folder', () => {
     assert.equal((await keysOf(dir)).length, TABLE_KEYS + LOG_KEYS)
   })
 
+  it('a last log record torn by a crash or power loss (garbled, only zeros after it) opens: LevelDB drops it', async () => {
+    const dir = await folderWithData()
+    const log = await fileEndingWith(dir, '.log')
+    const data = await readFile(log)
+    // The last record's payload half written, the rest of the block never reached the disk.
+    data.fill(0xab, data.length - 20, data.length - 10)
+    data.fill(0, data.length - 10)
+    await writeFile(log, data)
+    const keys = await keysOf(dir)
+    assert.ok(keys.length >= TABLE_KEYS + LOG_KEYS - 1, `${keys.length} keys: all but the torn one`)
+  })
+
   it('a damaged write-ahead log is refused before LevelDB replays it, and repair keeps what survived', async () => {
     const dir = await folderWithData()
     const log = await fileEndingWith(dir, '.log')

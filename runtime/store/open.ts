@@ -182,7 +182,12 @@ export function logProblem(data: Buffer): string | undefined {
       if (at + LOG_HEADER + length > end) return lastBlock ? undefined : `has a bad record length at byte ${at}`
       // Zeros: a region the writer preallocated; LevelDB skips the rest of the block.
       if (type === 0 && length === 0) break
-      if (unmask(data.readUInt32LE(at)) !== crc32c(data, at + 6, at + LOG_HEADER + length)) return `fails its checksum at byte ${at}`
+      if (unmask(data.readUInt32LE(at)) !== crc32c(data, at + 6, at + LOG_HEADER + length)) {
+        // The last record, with nothing but zeros after it: a write torn by a crash or power loss, which
+        // LevelDB drops as it replays (it was never synced, so nobody was answered for it with --fsync).
+        if (data.subarray(at + LOG_HEADER + length).every((b) => b === 0)) return undefined
+        return `fails its checksum at byte ${at}`
+      }
       if (type < FULL || type > LAST) return `has an unknown record type at byte ${at}`
       if ((type === MIDDLE || type === LAST) !== inRecord) return `has a record cut in two at byte ${at}`
       inRecord = type === FIRST || type === MIDDLE
