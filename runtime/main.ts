@@ -79,12 +79,18 @@ let stopping = false
 async function stop(reason: string) {
   if (stopping) return
   stopping = true
-  logger.info('stopping: finishing handlers in flight', { reason })
-  http?.server.close()
-  http?.server.closeAllConnections()
-  await runtime.close()
+  logger.info('stopping: answering the requests in flight, finishing handlers', { reason })
+  let code = 0
+  try {
+    await http?.stop()
+    await runtime.close()
+  } catch (error) {
+    // A full disk at the last flush: say what was not saved, in one line.
+    logger.error('stopped with writes not saved', { error: (error as Error).message })
+    code = 1
+  }
   watchdog.stop()
-  process.exit(0)
+  process.exit(code)
 }
 process.on('SIGINT', () => void stop('SIGINT'))
 process.on('SIGTERM', () => void stop('SIGTERM'))

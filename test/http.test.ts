@@ -3,7 +3,7 @@ import { request, type IncomingHttpHeaders, type IncomingMessage, type Server } 
 import { resolve } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { MemoryLevel } from 'memory-level'
-import type { Message } from '../runtime/client/index.ts'
+import { UnavailableError, type Message } from '../runtime/client/index.ts'
 import { MAX_BODY_BYTES, startHttp, type HttpOptions } from '../runtime/faces/http.ts'
 import { parseFlags } from '../runtime/flags.ts'
 import { createLogger } from '../runtime/log.ts'
@@ -49,13 +49,30 @@ async function call(url: string, method: string, path: string, body?: unknown, h
     headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   })
-  return { status: res.status, body: (await res.json()) as any }
+  return { status: res.status, headers: res.headers, body: (await res.json()) as any }
 }
 
-/** An error answer: status = code, and the body is exactly `{ code, type, message }`. */
+/** A GET of `path` exactly as written: fetch and node's URL parsing would resolve `..` and `%2e%2e` before sending. */
+function rawGet(url: string, path: string) {
+  const { hostname, port } = new URL(url)
+  return new Promise<{ status: number; body: any }>((done, fail) => {
+    request({ host: hostname, port, path, method: 'GET' }, (res) => {
+      let text = ''
+      res.setEncoding('utf8')
+      res.on('data', (chunk: string) => (text += chunk))
+      res.on('end', () => done({ status: res.statusCode!, body: JSON.parse(text) }))
+      res.on('error', fail)
+    })
+      .on('error', fail)
+      .end()
+  })
+}
+
+/** An error answer: status = code, and the body is exactly `{ code, type, message, id }`. */
 function assertError(answer: { status: number; body: any }, code: number, type: string) {
   assert.equal(answer.status, code, `status ${answer.status}: ${JSON.stringify(answer.body)}`)
-  assert.deepEqual(Object.keys(answer.body).sort(), ['code', 'message', 'type'])
+  assert.deepEqual(Object.keys(answer.body).sort(), ['code', 'id', 'message', 'type'])
+  assert.match(answer.body.id, /^err_[0-9a-f]+$/)
   assert.equal(answer.body.code, code)
   assert.equal(answer.body.type, type)
   assert.equal(typeof answer.body.message, 'string')
@@ -116,6 +133,22 @@ function rawPost(url: string, path: string, options: { headers: Record<string, s
     req.flushHeaders()
     pump()
   })
+}
+
+/** Runs `body` with `object[key]` replaced by `value` (an own property shadowing any method), then puts it back. */
+async function replacing(object: object, key: string, value: unknown, body: () => Promise<void>) {
+  const own = Object.getOwnPropertyDescriptor(object, key)
+  Object.defineProperty(object, key, { value, configurable: true, writable: true })
+  try {
+    await body()
+  } finally {
+    if (own) Object.defineProperty(object, key, own)
+    else delete (object as Record<string, unknown>)[key]
+  }
+}
+
+const failing = (error: unknown) => async () => {
+  throw error
 }
 
 describe('HTTP simulator routes', () => {
@@ -431,6 +464,85 @@ describe('HTTP simulator errors', () => {
     const sent = await call(s.url, 'POST', '/bots/echo/messages', body)
     assert.equal(sent.status, 200)
     assert.deepEqual(sent.body.replies.map((r: Message) => r.payload.text), ['#1 x'])
+  })
+
+  it('dot-dot segments do not climb out of one bot into another\'s conversation', async () => {
+    await call(s.url, 'POST', '/bots/echo/messages', { userId: 'eve', conversationId: 'c1', text: 'echo only' })
+    const answer = await rawGet(s.url, '/bots/support/conversations/x/%2e%2e/%2e%2e/%2e%2e/echo/conversations/c1/messages')
+    assertError(answer, 404, 'ResourceNotFound')
+    assert.doesNotMatch(JSON.stringify(answer.body), /echo only/)
+    assertError(await rawGet(s.url, '/bots/support/conversations/x/../../../echo/conversations/c1/messages'), 404, 'ResourceNotFound')
+    assertError(await rawGet(s.url, '/bots/echo/conversations/c2/%2e%2e/c1/messages'), 404, 'ResourceNotFound')
+    // Through the front door, the same conversation is there.
+    assert.equal((await rawGet(s.url, '/bots/echo/conversations/c1/messages')).status, 200)
+  })
+
+  it('a segment "." or ".." is an id like any other, here of no conversation', async () => {
+    for (const id of ['..', '%2e%2e', '.', '%2E'])
+      assertError(await rawGet(s.url, `/bots/echo/conversations/${id}/messages`), 404, 'ResourceNotFound')
+  })
+
+  it('%2F stays inside its id, and a bare slash is another path', async () => {
+    await call(s.url, 'POST', '/bots/echo/messages', { userId: 'eve', conversationId: 'a/b', text: 'slashed' })
+    const listed = await rawGet(s.url, '/bots/echo/conversations/a%2Fb/messages')
+    assert.equal(listed.status, 200)
+    assert.deepEqual(listed.body.messages.map((m: Message) => m.payload.text), ['#1 slashed', 'slashed'])
+    assertError(await rawGet(s.url, '/bots/echo/conversations/a/b/messages'), 404, 'ResourceNotFound')
+    const ghost = await rawGet(s.url, '/bots/ec%2Fho/conversations/a%2Fb/messages')
+    assertError(ghost, 404, 'ResourceNotFound')
+    assert.match(ghost.body.message, /"ec\/ho"/)
+  })
+
+  it('a __proto__ key in a message payload is refused with a 400 naming it, and nothing is stored', async () => {
+    const answer = await call(s.url, 'POST', '/bots/echo/messages', '{"userId":"u","conversationId":"p1","payload":{"text":"hi","__proto__":{"x":1}}}')
+    assertError(answer, 400, 'InvalidPayload')
+    assert.match(answer.body.message, /payload: a key cannot be named __proto__/)
+    const nested = await call(s.url, 'POST', '/bots/echo/messages', '{"userId":"u","conversationId":"p1","payload":{"text":"hi","card":{"__proto__":{"x":1}}}}')
+    assertError(nested, 400, 'InvalidPayload')
+    assert.match(nested.body.message, /payload\.card: a key cannot be named __proto__/)
+    assertError(await call(s.url, 'POST', '/bots/order/events', '{"type":"ping","payload":{"__proto__":{"x":1}}}'), 400, 'InvalidPayload')
+    assert.ok((await s.runtime.dispatcher.clientOf('echo').listConversations({})).conversations.every((c) => c.id !== 'p1'))
+    assert.equal(({} as { x?: number }).x, undefined)
+  })
+
+  it('keys that only look special, such as constructor, are kept', async () => {
+    const sent = await call(s.url, 'POST', '/bots/order/messages', { userId: 'u', conversationId: 'p2', payload: { text: 'hi', constructor: 'c', prototype: 'p' } })
+    assert.equal(sent.status, 200)
+    assert.deepEqual(sent.body.message.payload, { text: 'hi', constructor: 'c', prototype: 'p' })
+  })
+
+  it('an Unavailable error is a 503 with Retry-After: 1 and the error body', async () => {
+    await replacing(s.runtime.dispatcher, 'sendMessage', failing(new UnavailableError('disk full: nothing was written')), async () => {
+      const answer = await call(s.url, 'POST', '/bots/echo/messages', { userId: 'u', text: 'hi' })
+      assertError(answer, 503, 'Unavailable')
+      assert.equal(answer.headers.get('retry-after'), '1')
+      assert.equal(answer.body.message, 'disk full: nothing was written')
+    })
+  })
+
+  it('any other error whose code is 503 is an Unavailable 503 too', async () => {
+    await replacing(s.runtime.dispatcher, 'sendMessage', failing(Object.assign(new Error('too many open files'), { code: 503 })), async () => {
+      const answer = await call(s.url, 'POST', '/bots/echo/messages', { userId: 'u', text: 'hi' })
+      assertError(answer, 503, 'Unavailable')
+      assert.equal(answer.headers.get('retry-after'), '1')
+    })
+    // Once the store writes again, so does the message route.
+    assert.equal((await call(s.url, 'POST', '/bots/echo/messages', { userId: 'u', text: 'hi' })).status, 200)
+  })
+
+  it('GET /health says unavailable, with the store\'s reason, while the store says it is not healthy', async () => {
+    const sick = () => ({ ok: false, reason: 'disk-full', message: 'no space left on device' })
+    await replacing(s.runtime.store, 'health', sick, async () => {
+      const health = await call(s.url, 'GET', '/health')
+      assert.equal(health.status, 503)
+      assert.equal(health.headers.get('retry-after'), '1')
+      assert.deepEqual({ ...health.body, bots: [...health.body.bots].sort() }, { status: 'unavailable', reason: 'disk-full', message: 'no space left on device', bots: ['echo', 'order', 'support'] })
+    })
+    await replacing(s.runtime.store, 'health', () => ({ ok: true }), async () => {
+      const healthy = await call(s.url, 'GET', '/health')
+      assert.equal(healthy.status, 200)
+      assert.deepEqual({ ...healthy.body, bots: [...healthy.body.bots].sort() }, { status: 'ok', bots: ['echo', 'order', 'support'] })
+    })
   })
 })
 

@@ -1,24 +1,59 @@
 import { timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { AddressInfo, Socket } from 'node:net'
 import { z } from 'zod'
-import { ApiError, InternalError, InvalidPayloadError, MethodNotFoundError, PayloadTooLargeError, ResourceNotFoundError, UnauthorizedError, type Message } from '../client/index.ts'
+import { ApiError, InternalError, InvalidPayloadError, MethodNotFoundError, PayloadTooLargeError, ResourceNotFoundError, UnauthorizedError, UnavailableError, type Message } from '../client/index.ts'
 import { idSchema } from '../client/common.ts'
 import type { Runtime } from '../runtime.ts'
 
 /** The largest request body, in bytes. */
 export const MAX_BODY_BYTES = 1024 * 1024
 
+/** Open connections past this many are closed as soon as they are accepted, unless `maxConnections` says otherwise. */
+export const MAX_CONNECTIONS = 512
+
+/** How long the server waits, in ms: for the next request on an idle connection, for a request's headers, for a whole request. */
+export const TIMEOUTS_MS = { keepAlive: 5_000, headers: 10_000, request: 30_000 } as const
+
 /** What the HTTP face needs beyond the runtime. */
 export type HttpOptions = {
   token?: string
   /** Moves the virtual clock; absent when the real clock runs. */
   advanceClock?: (seconds: number) => Promise<number>
+  /** Connections open at once; more are closed at once, before a request is read (default MAX_CONNECTIONS). */
+  maxConnections?: number
 }
+
+/** The running HTTP face. */
+export type HttpFace = {
+  server: Server
+  url: string
+  /**
+   * Stops accepting connections, closes the idle ones at once, answers every request in flight (then closes its
+   * connection), ends the event streams, and answers requests that arrive meanwhile with a 503; resolves once every
+   * connection is closed. Calling it again returns the same promise.
+   */
+  stop(): Promise<void>
+}
+
+/** What `runtime.store.health()` answers (the store may not have it yet). */
+type StoreHealth = { ok: true } | { ok: false; reason: 'disk-full' | 'out-of-descriptors' | 'failed'; message: string }
 
 type Params = Record<string, string>
 type Request = { params: Params; query: URLSearchParams; body: () => Promise<unknown>; req: IncomingMessage; res: ServerResponse }
 type Route = { method: string; pattern: string; run: (runtime: Runtime, options: HttpOptions, request: Request) => Promise<unknown> }
+
+/** An answer with a status other than 200, or with headers of its own. */
+class Reply {
+  constructor(
+    readonly status: number,
+    readonly body: unknown,
+    readonly headers: Record<string, string> = {},
+  ) {}
+}
+
+/** Every 503 tells the client when to try again, in seconds. */
+const RETRY_AFTER = { 'retry-after': '1' }
 
 const textPayload = z.record(z.string(), z.unknown())
 
@@ -46,7 +81,27 @@ const pageQuery = z.object({
   nextToken: z.string().max(4096).optional(),
 })
 
+/**
+ * The path of the first `__proto__` key in a JSON value, if any. JSON.parse keeps such a key as an own property,
+ * but zod's record drops it and a copy by assignment would set a prototype: refusing it is the only safe answer.
+ * Walks with a stack of its own, as a 1 MiB body can nest deeper than the call stack.
+ */
+function protoKey(value: unknown): string | undefined {
+  const stack: { value: unknown; path: string[] }[] = [{ value, path: [] }]
+  while (stack.length > 0) {
+    const { value, path } = stack.pop()!
+    if (typeof value !== 'object' || value === null) continue
+    for (const key of Object.keys(value)) {
+      if (key === '__proto__') return path.join('.') || 'body'
+      stack.push({ value: (value as Record<string, unknown>)[key], path: [...path, key] })
+    }
+  }
+  return undefined
+}
+
 function parse<S extends z.ZodType>(what: string, schema: S, value: unknown): z.output<S> {
+  const where = protoKey(value)
+  if (where !== undefined) throw new InvalidPayloadError(`${what}: ${where}: a key cannot be named __proto__`)
   const result = schema.safeParse(value)
   if (result.success) return result.data
   const issue = result.error.issues[0]!
@@ -62,7 +117,12 @@ const routes: Route[] = [
   {
     method: 'GET',
     pattern: '/health',
-    run: async (runtime) => ({ status: 'ok', bots: runtime.dispatcher.botIds() }),
+    run: async (runtime) => {
+      const bots = runtime.dispatcher.botIds()
+      const health = await (runtime.store as { health?: () => StoreHealth | Promise<StoreHealth> }).health?.()
+      if (health === undefined || health.ok) return { status: 'ok', bots }
+      return new Reply(503, { status: 'unavailable', reason: health.reason, message: health.message, bots }, RETRY_AFTER)
+    },
   },
   {
     method: 'POST',
@@ -97,7 +157,7 @@ const routes: Route[] = [
   {
     method: 'GET',
     pattern: '/bots/:botId/conversations/:id/stream',
-    run: async (runtime, _options, { params, req, res }) => {
+    run: async (runtime, _options, { params, res }) => {
       requireBot(runtime, params.botId!)
       await runtime.dispatcher.clientOf(params.botId!).getConversation({ id: params.id! })
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' })
@@ -108,7 +168,8 @@ const routes: Route[] = [
       }
       runtime.bus.on('reply', onMessage)
       runtime.bus.on('incoming', onMessage)
-      req.on('close', () => {
+      // The response's close: the client left, or a stop ended the stream.
+      res.on('close', () => {
         runtime.bus.off('reply', onMessage)
         runtime.bus.off('incoming', onMessage)
       })
@@ -128,28 +189,36 @@ const routes: Route[] = [
 
 const STREAMING = Symbol('streaming')
 
-function match(pattern: string, path: string): Params | undefined {
-  const want = pattern.split('/')
-  const got = path.split('/')
-  if (want.length !== got.length) return undefined
+/**
+ * The request target's path as segments, each decoded after splitting (so `%2F` stays inside its segment) and never
+ * resolved (`.` and `..` are ids like any other), and its query. Undefined segments: a target no route can match.
+ */
+function target(url: string): { path: string; segments: string[] | undefined; query: URLSearchParams } {
+  const mark = url.indexOf('?')
+  const path = mark === -1 ? url : url.slice(0, mark)
+  const query = new URLSearchParams(mark === -1 ? '' : url.slice(mark + 1))
+  if (!path.startsWith('/')) return { path, segments: undefined, query }
+  try {
+    return { path, segments: path.split('/').map(decodeURIComponent), query }
+  } catch {
+    return { path, segments: undefined, query }
+  }
+}
+
+function match(pattern: string[], segments: string[]): Params | undefined {
+  if (pattern.length !== segments.length) return undefined
   const params: Params = Object.create(null)
-  for (let i = 0; i < want.length; i++) {
-    if (want[i]!.startsWith(':')) {
-      let value: string
-      try {
-        value = decodeURIComponent(got[i]!)
-      } catch {
-        return undefined
-      }
-      if (value === '') return undefined
-      params[want[i]!.slice(1)] = value
-    } else if (want[i] !== got[i]) return undefined
+  for (let i = 0; i < pattern.length; i++) {
+    if (pattern[i]!.startsWith(':')) {
+      if (segments[i] === '') return undefined
+      params[pattern[i]!.slice(1)] = segments[i]!
+    } else if (pattern[i] !== segments[i]) return undefined
   }
   return params
 }
 
-/** Reads a JSON body, refusing more than MAX_BODY_BYTES before reading it whole. */
-function readJson(req: IncomingMessage): () => Promise<unknown> {
+/** Reads a JSON body, refusing more than MAX_BODY_BYTES before reading it whole; `read` is set once it is read whole. */
+function readJson(req: IncomingMessage, read: { whole: boolean }): () => Promise<unknown> {
   return async () => {
     const declared = Number(req.headers['content-length'])
     if (declared > MAX_BODY_BYTES) throw new PayloadTooLargeError(`body of ${declared} bytes, over the limit of ${MAX_BODY_BYTES}`)
@@ -160,6 +229,7 @@ function readJson(req: IncomingMessage): () => Promise<unknown> {
       if (size > MAX_BODY_BYTES) throw new PayloadTooLargeError(`body over the limit of ${MAX_BODY_BYTES} bytes`)
       chunks.push(chunk)
     }
+    read.whole = true
     const text = Buffer.concat(chunks).toString('utf8')
     if (text.trim() === '') return {}
     try {
@@ -177,22 +247,73 @@ function authorized(req: IncomingMessage, token: string | undefined): boolean {
   return given.length === expected.length && timingSafeEqual(given, expected)
 }
 
-function send(res: ServerResponse, status: number, body: unknown) {
+/** Whether the request came with a body (which an early error answer leaves unread). */
+function hasBody(req: IncomingMessage): boolean {
+  return req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0
+}
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
   const text = JSON.stringify(body)
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) })
+  res.writeHead(status, { ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(text)) })
   res.end(text)
 }
 
-/** The request handler: parse, call the runtime, format. Errors become `{ code, type, message }` with status = code. */
-export function httpHandler(runtime: Runtime, options: HttpOptions = {}) {
+/**
+ * The requests in flight on each connection, and whether the face is stopping. While it stops, the last answer on a
+ * connection carries `Connection: close` (a request read after it on the same connection gets a 503 that does), and a
+ * connection whose last answer is done is ended: one whose headers went out before the stop would stay open.
+ */
+class Traffic {
+  stopping = false
+  /** Event streams, ended by a stop. */
+  readonly streams = new Set<ServerResponse>()
+  private readonly pending = new Map<Socket, number>()
+
+  /** Counts a request until its response closes; returns whether its answer should close the connection. */
+  enter(req: IncomingMessage, res: ServerResponse): () => boolean {
+    const socket = req.socket
+    this.pending.set(socket, (this.pending.get(socket) ?? 0) + 1)
+    res.once('close', () => {
+      this.streams.delete(res)
+      const left = this.pending.get(socket)! - 1
+      if (left > 0) return void this.pending.set(socket, left)
+      this.pending.delete(socket)
+      // After 'finish': the answer is written, ending the connection loses nothing of it.
+      if (this.stopping) socket.end()
+    })
+    // A request read during the stop is answered with a 503 that ends its connection, whatever follows it.
+    const lateComer = this.stopping
+    return () => lateComer || (this.stopping && this.pending.get(socket) === 1)
+  }
+}
+
+/** The error a failure answers with: an ApiError as it is, any other error whose code is 503 as Unavailable. */
+function toApiError(error: unknown): ApiError {
+  if (error instanceof ApiError) return error
+  if ((error as { code?: unknown })?.code === 503) return new UnavailableError((error as Error).message ?? 'unavailable', { cause: error })
+  return new InternalError('internal error', { cause: error })
+}
+
+const compiled = routes.map((route) => ({ route, pattern: route.pattern.split('/') }))
+
+/** The request handler: parse, call the runtime, format. Errors become `{ code, type, message, id }` with status = code. */
+export function httpHandler(runtime: Runtime, options: HttpOptions = {}, traffic: Traffic = new Traffic()) {
   return async (req: IncomingMessage, res: ServerResponse) => {
+    const lastOnConnection = traffic.enter(req, res)
+    const read = { whole: false }
+    // Taken now: after an unfinished read of the body, req.socket is already null.
+    const socket = req.socket
+    const answer = (status: number, body: unknown, headers: Record<string, string> = {}) =>
+      send(res, status, body, lastOnConnection() ? { ...headers, connection: 'close' } : headers)
     try {
+      // First of all, before any of the body is read: a client without the token costs no read.
       if (!authorized(req, options.token)) throw new UnauthorizedError('missing or wrong Authorization: Bearer token')
-      const url = new URL(req.url ?? '/', 'http://localhost')
+      if (traffic.stopping) throw new UnavailableError('the server is stopping')
+      const { path, segments, query } = target(req.url ?? '/')
       let found: { route: Route; params: Params } | undefined
       let pathKnown = false
-      for (const route of routes) {
-        const params = match(route.pattern, url.pathname)
+      for (const { route, pattern } of segments ? compiled : []) {
+        const params = match(pattern, segments!)
         if (!params) continue
         pathKnown = true
         if (route.method === req.method) {
@@ -200,35 +321,42 @@ export function httpHandler(runtime: Runtime, options: HttpOptions = {}) {
           break
         }
       }
-      if (!found) throw pathKnown ? new MethodNotFoundError(`${req.method} not allowed on ${url.pathname}`) : new ResourceNotFoundError(`no route ${req.method} ${url.pathname}`)
-      const result = await found.route.run(runtime, options, { params: found.params, query: url.searchParams, body: readJson(req), req, res })
-      if (result !== STREAMING) send(res, 200, result)
+      if (!found) throw pathKnown ? new MethodNotFoundError(`${req.method} not allowed on ${path}`) : new ResourceNotFoundError(`no route ${req.method} ${path}`)
+      const result = await found.route.run(runtime, options, { params: found.params, query, body: readJson(req, read), req, res })
+      if (result === STREAMING) traffic.streams.add(res)
+      else if (result instanceof Reply) answer(result.status, result.body, result.headers)
+      else answer(200, result)
     } catch (error) {
-      const apiError = error instanceof ApiError ? error : new InternalError('internal error', { cause: error })
-      if (!(error instanceof ApiError)) runtime.logger.error('http request failed', { url: req.url, error: String((error as Error)?.stack ?? error) })
+      const apiError = toApiError(error)
+      if (apiError.type === 'Internal') runtime.logger.error('http request failed', { url: req.url, id: apiError.id, error: String((error as Error)?.stack ?? error) })
       if (res.headersSent) return void res.end()
-      if (apiError.type === 'PayloadTooLarge') {
-        // An oversize body is refused without reading it: answer, then drop the connection and the rest of the upload.
-        // Take the socket now: after an unfinished read of the body, req.socket is already null.
-        const socket = res.socket
-        res.setHeader('connection', 'close')
+      const headers: Record<string, string> = apiError.code === 503 ? { ...RETRY_AFTER } : {}
+      if (hasBody(req) && !read.whole) {
+        // Refused before its body was read (no token, too large, unknown bot): answer, then drop the connection and
+        // the rest of the upload rather than read it only to throw it away.
+        headers.connection = 'close'
         res.on('finish', () => socket?.destroy())
       }
-      const { code, type, message } = apiError
-      send(res, code, { code, type, message })
+      answer(apiError.code, apiError.toJSON(), headers)
     }
   }
 }
 
 /** Starts the HTTP simulator; resolves once it listens. */
-export async function startHttp(runtime: Runtime, listen: { host: string; port: number }, options: HttpOptions = {}): Promise<{ server: Server; url: string }> {
-  const server = createServer(httpHandler(runtime, options))
-  server.keepAliveTimeout = 5000
+export async function startHttp(runtime: Runtime, listen: { host: string; port: number }, options: HttpOptions = {}): Promise<HttpFace> {
+  const traffic = new Traffic()
+  // The interval at which node enforces the headers and request timeouts, in ms.
+  const server = createServer({ connectionsCheckingInterval: 1_000 }, httpHandler(runtime, options, traffic))
+  server.maxConnections = options.maxConnections ?? MAX_CONNECTIONS
+  server.keepAliveTimeout = TIMEOUTS_MS.keepAlive
+  server.headersTimeout = TIMEOUTS_MS.headers
+  server.requestTimeout = TIMEOUTS_MS.request
   // Requests node's own parser refuses (a malformed request line, a lying content-length) get our error shape too.
   server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
     if (!socket.writable) return void socket.destroy()
     const tooLarge = error.code === 'HPE_HEADER_OVERFLOW'
-    const body = JSON.stringify(tooLarge ? { code: 431, type: 'InvalidPayload', message: 'request headers too large' } : { code: 400, type: 'InvalidPayload', message: `bad request: ${error.code ?? error.message}` })
+    const refused = new InvalidPayloadError(tooLarge ? 'request headers too large' : `bad request: ${error.code ?? error.message}`).toJSON()
+    const body = JSON.stringify(tooLarge ? { ...refused, code: 431 } : refused)
     socket.end(`HTTP/1.1 ${tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`)
   })
   await new Promise<void>((resolve, reject) => {
@@ -237,5 +365,15 @@ export async function startHttp(runtime: Runtime, listen: { host: string; port: 
   })
   const address = server.address() as AddressInfo
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
-  return { server, url: `http://${host}:${address.port}` }
+  let stopped: Promise<void> | undefined
+  const stop = () =>
+    (stopped ??= new Promise<void>((resolve) => {
+      traffic.stopping = true
+      // Its callback runs once the last connection has closed.
+      server.close(() => resolve())
+      server.closeIdleConnections()
+      // Ended after: a stream's connection is closed once its end is written, by Traffic, not cut under it.
+      for (const stream of traffic.streams) stream.end()
+    }))
+  return { server, url: `http://${host}:${address.port}`, stop }
 }

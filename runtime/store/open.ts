@@ -3,10 +3,12 @@
  * over a folder that lost its CURRENT file (and then deletes the old tables); without paranoid checks, which
  * classic-level does not expose, it drops damaged log records silently and meets a damaged table only when a
  * read reaches it. So the folder is looked at first, the write-ahead logs are checked before LevelDB replays
- * them, and every live table's checksums right after it opens. Every failure is a DataFolderError whose
- * message is one sentence: the cause, and what to do.
+ * them, and the live tables right after it opens: every open checks each one's length and footer, and a
+ * table's block checksums are read once in its life (tables never change once written; `verifiedFile` keeps
+ * the ones already read). Every failure is a DataFolderError whose message is one sentence: the cause, and
+ * what to do.
  */
-import { access, mkdir, readdir, readFile } from 'node:fs/promises'
+import { access, mkdir, open, readdir, readFile, rename, rm, writeFile, type FileHandle } from 'node:fs/promises'
 import { constants } from 'node:fs'
 import { join } from 'node:path'
 import { ClassicLevel } from 'classic-level'
@@ -48,11 +50,17 @@ export function repairCommand(dir: string): string {
   return `\`npm run repair -- ${quoted}\``
 }
 
+/** How a data folder is opened. */
+export type OpenOptions = {
+  /** Called after a table's block checksums were read and found right (once in a table's life). */
+  onTableVerified?: (table: string) => void
+}
+
 /**
  * Opens (or, when the folder is empty or absent, creates) the LevelDB database in `location`, refusing a
  * folder whose database is missing or damaged.
  */
-export async function openDataFolder(location: string): Promise<ClassicLevel<string, string>> {
+export async function openDataFolder(location: string, options: OpenOptions = {}): Promise<ClassicLevel<string, string>> {
   const create = await inspectFolder(location)
   if (!create) await checkLogs(location).catch((error: unknown) => Promise.reject(fileFailure(location, error)))
   const db = new ClassicLevel<string, string>(location, { keyEncoding: 'utf8', valueEncoding: 'utf8', createIfMissing: create })
@@ -62,7 +70,7 @@ export async function openDataFolder(location: string): Promise<ClassicLevel<str
     throw openFailure(location, error)
   }
   try {
-    if (!create) await checkTables(location, db.getProperty('leveldb.sstables'))
+    if (!create) await checkTables(location, db.getProperty('leveldb.sstables'), options)
   } catch (error) {
     await db.close()
     throw fileFailure(location, error)
@@ -106,9 +114,18 @@ function levelMessage(error: unknown): string {
   return e.cause?.message ?? e.message ?? String(error)
 }
 
+/**
+ * The tables whose blocks were read and found right, as the file system saw them then (size in bytes,
+ * modification time in ms). A table rewritten or replaced since (another size or time) is read again;
+ * damage that changes neither, such as a card or disk going bad under an unchanged file, is met only
+ * by a read that reaches it, and only when the damaged block no longer parses: LevelDB checks block
+ * checksums on reads only with `verify_checksums`, which classic-level does not expose.
+ */
+export const verifiedFile = 'localbot-verified.json'
+
 /** LevelDB's own files; the info log (LOG, LOG.old) and LOCK say nothing about data. */
 const dataFile = /^(\d+\.(ldb|sst|log)|MANIFEST-\d+|CURRENT)$/
-const bookkeeping = new Set(['LOCK', 'LOG', 'LOG.old'])
+const bookkeeping = new Set(['LOCK', 'LOG', 'LOG.old', verifiedFile, `${verifiedFile}.tmp`])
 
 /** Whether LevelDB may create the database (folder empty or absent); raises when the folder must not be opened. */
 async function inspectFolder(location: string): Promise<boolean> {
@@ -143,7 +160,7 @@ function fileFailure(location: string, error: unknown): DataFolderError {
 /** Checks every record of the write-ahead logs; with paranoid checks off LevelDB would drop a damaged one silently. */
 async function checkLogs(location: string): Promise<void> {
   for (const name of (await readdir(location)).filter((name) => name.endsWith('.log') && dataFile.test(name)).sort()) {
-    const data = await readIfPresent(join(location, name))
+    const data = await ifPresent(readFile(join(location, name)))
     const problem = data && logProblem(data)
     if (problem) throw new DataFolderError('corrupt', location, `the write-ahead log ${name} ${problem}`)
   }
@@ -165,7 +182,12 @@ export function logProblem(data: Buffer): string | undefined {
       if (at + LOG_HEADER + length > end) return lastBlock ? undefined : `has a bad record length at byte ${at}`
       // Zeros: a region the writer preallocated; LevelDB skips the rest of the block.
       if (type === 0 && length === 0) break
-      if (unmask(data.readUInt32LE(at)) !== crc32c(data, at + 6, at + LOG_HEADER + length)) return `fails its checksum at byte ${at}`
+      if (unmask(data.readUInt32LE(at)) !== crc32c(data, at + 6, at + LOG_HEADER + length)) {
+        // The last record, with nothing but zeros after it: a write torn by a crash or power loss, which
+        // LevelDB drops as it replays (it was never synced, so nobody was answered for it with --fsync).
+        if (data.subarray(at + LOG_HEADER + length).every((b) => b === 0)) return undefined
+        return `fails its checksum at byte ${at}`
+      }
       if (type < FULL || type > LAST) return `has an unknown record type at byte ${at}`
       if ((type === MIDDLE || type === LAST) !== inRecord) return `has a record cut in two at byte ${at}`
       inRecord = type === FIRST || type === MIDDLE
@@ -175,14 +197,74 @@ export function logProblem(data: Buffer): string | undefined {
   return undefined
 }
 
-/** Checks the live tables LevelDB lists (`leveldb.sstables`): length, footer and every block's checksum. */
-async function checkTables(location: string, sstables: string): Promise<void> {
+/** Checks the live tables LevelDB lists (`leveldb.sstables`): the length and footer of each, the blocks of those not verified yet. */
+async function checkTables(location: string, sstables: string, { onTableVerified }: OpenOptions): Promise<void> {
+  const known = await readVerified(location)
+  const verified: Verified = {}
   for (const [, number, size] of sstables.matchAll(/^ (\d+):(\d+)\[/gm)) {
-    const name = `${number!.padStart(6, '0')}.ldb`
-    // A table gone since LevelDB listed it was compacted away; `.sst` is the name older LevelDB gave tables.
-    const data = (await readIfPresent(join(location, name))) ?? (await readIfPresent(join(location, name.replace('.ldb', '.sst'))))
-    const problem = data && tableProblem(data, Number(size))
-    if (problem) throw new DataFolderError('corrupt', location, `the table ${name} ${problem}`)
+    const table = await openTable(location, number!)
+    // A table gone since LevelDB listed it was compacted away.
+    if (!table) continue
+    const { name, file } = table
+    try {
+      const { size: length, mtimeMs } = await file.stat()
+      const wasVerified = known[name]?.size === length && known[name].mtimeMs === mtimeMs
+      const problem = wasVerified ? await lengthOrFooterProblem(file, length, Number(size)) : tableProblem(await file.readFile(), Number(size))
+      if (problem) throw new DataFolderError('corrupt', location, `the table ${name} ${problem}`)
+      verified[name] = { size: length, mtimeMs }
+      if (!wasVerified) onTableVerified?.(name)
+    } finally {
+      await file.close()
+    }
+  }
+  await writeVerified(location, known, verified)
+}
+
+/** Opens table `number` under either name LevelDB gives tables (`.sst` is older LevelDB's), or undefined when it is gone. */
+async function openTable(location: string, number: string): Promise<{ name: string; file: FileHandle } | undefined> {
+  const ldb = `${number.padStart(6, '0')}.ldb`
+  for (const name of [ldb, ldb.replace('.ldb', '.sst')]) {
+    const file = await ifPresent(open(join(location, name)))
+    if (file) return { name, file }
+  }
+  return undefined
+}
+
+/** The problem of a table already verified, from its length and its last 48 bytes (all that is read). */
+async function lengthOrFooterProblem(file: FileHandle, length: number, expected: number): Promise<string | undefined> {
+  if (length !== expected) return lengthProblem(length, expected)
+  if (length < FOOTER) return 'has no table footer'
+  const { buffer, bytesRead } = await file.read(Buffer.alloc(FOOTER), 0, FOOTER, length - FOOTER)
+  return bytesRead === FOOTER ? footerProblem(buffer, length) : 'has no table footer'
+}
+
+type Verified = Record<string, { size: number; mtimeMs: number }>
+
+/** The record of verified tables; a missing, unreadable or malformed one means none is (all are read again). */
+async function readVerified(location: string): Promise<Verified> {
+  try {
+    const { tables } = JSON.parse(await readFile(join(location, verifiedFile), 'utf8')) as { tables?: Verified }
+    const entries = Object.entries(tables ?? {}).filter(([, seen]) => typeof seen?.size === 'number' && typeof seen.mtimeMs === 'number')
+    return Object.fromEntries(entries)
+  } catch {
+    return {}
+  }
+}
+
+/**
+ * Replaces the record with `verified` (the live tables only, so gone ones are forgotten), through a
+ * temporary file renamed over it so a crash leaves the old record or the new one. It is a cache: when
+ * it cannot be written (a full disk) the next open reads those tables again, and the open goes on.
+ */
+async function writeVerified(location: string, known: Verified, verified: Verified): Promise<void> {
+  const text = JSON.stringify({ tables: verified })
+  if (text === JSON.stringify({ tables: known })) return
+  const path = join(location, verifiedFile)
+  try {
+    await writeFile(`${path}.tmp`, text)
+    await rename(`${path}.tmp`, path)
+  } catch {
+    await rm(`${path}.tmp`, { force: true }).catch(() => undefined)
   }
 }
 
@@ -192,8 +274,10 @@ const BLOCK_TRAILER = 5
 
 /** Why a table file is damaged, or undefined; `expected` is the length LevelDB recorded for it. */
 export function tableProblem(data: Buffer, expected: number): string | undefined {
-  if (data.length !== expected) return `is ${data.length} bytes long where LevelDB recorded ${expected}`
-  if (data.length < FOOTER || data.readBigUInt64LE(data.length - 8) !== TABLE_MAGIC) return 'has no table footer'
+  if (data.length !== expected) return lengthProblem(data.length, expected)
+  if (data.length < FOOTER) return 'has no table footer'
+  const problem = footerProblem(data.subarray(data.length - FOOTER), data.length)
+  if (problem) return problem
   try {
     const footer = { data, at: data.length - FOOTER }
     const metaindex = blockHandle(footer)
@@ -203,6 +287,24 @@ export function tableProblem(data: Buffer, expected: number): string | undefined
     return undefined
   } catch (error) {
     return error instanceof TableDamage ? error.message : 'has a malformed block'
+  }
+}
+
+function lengthProblem(length: number, expected: number): string {
+  return `is ${length} bytes long where LevelDB recorded ${expected}`
+}
+
+/** Why a table's last 48 bytes are not a footer of a `length`-byte table: its magic number, and two block handles that point inside it. */
+function footerProblem(footer: Buffer, length: number): string | undefined {
+  if (footer.length !== FOOTER || footer.readBigUInt64LE(FOOTER - 8) !== TABLE_MAGIC) return 'has no table footer'
+  try {
+    const cursor = { data: footer.subarray(0, FOOTER - 8), at: 0 }
+    for (const { offset, size } of [blockHandle(cursor), blockHandle(cursor)]) {
+      if (offset + size + BLOCK_TRAILER > length - FOOTER) return 'has a footer that points past its end'
+    }
+    return undefined
+  } catch {
+    return 'has a malformed footer'
   }
 }
 
@@ -314,9 +416,10 @@ function unmask(masked: number): number {
   return ((rotated >>> 17) | (rotated << 15)) >>> 0
 }
 
-async function readIfPresent(path: string): Promise<Buffer | undefined> {
+/** What `io` gives, or undefined when its file is not there. */
+async function ifPresent<T>(io: Promise<T>): Promise<T | undefined> {
   try {
-    return await readFile(path)
+    return await io
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
     throw error

@@ -9,21 +9,28 @@ export type Rounds = { warmup: number; rounds: number }
  * Each side returns its measure of one round; the medians come back.
  */
 export async function alternate(
-  { warmup, rounds }: Rounds,
+  rounds: Rounds,
   local: () => Promise<number>,
   baseline: () => Promise<number>,
 ): Promise<{ local: number; baseline: number; locals: number[]; baselines: number[] }> {
-  const locals: number[] = []
-  const baselines: number[] = []
+  const [locals, baselines] = await alternateAll(rounds, [local, baseline])
+  return { local: median(locals!), baseline: median(baselines!), locals: locals!, baselines: baselines! }
+}
+
+/**
+ * `alternate` for any number of sides: each round runs every side once, the round's first side moving
+ * on by one each round. Returns each side's measured rounds, in the order the sides were given.
+ */
+export async function alternateAll({ warmup, rounds }: Rounds, sides: (() => Promise<number>)[]): Promise<number[][]> {
+  const measured = sides.map((): number[] => [])
   for (let round = 0; round < warmup + rounds; round++) {
-    const pair = round % 2 === 0 ? [local, baseline] : [baseline, local]
-    const [first, second] = [await pair[0]!(), await pair[1]!()]
-    if (round < warmup) continue
-    const [l, b] = round % 2 === 0 ? [first, second] : [second, first]
-    locals.push(l)
-    baselines.push(b)
+    for (let k = 0; k < sides.length; k++) {
+      const side = (round + k) % sides.length
+      const value = await sides[side]!()
+      if (round >= warmup) measured[side]!.push(value)
+    }
   }
-  return { local: median(locals), baseline: median(baselines), locals, baselines }
+  return measured
 }
 
 /**
