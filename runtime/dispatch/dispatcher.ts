@@ -5,6 +5,7 @@ import {
   ingestMessage,
   pendingEvents,
   releaseScheduledEvent,
+  InvalidPayloadError,
   ResourceNotFoundError,
   setEventStatus,
   takeExpiredStates,
@@ -21,7 +22,7 @@ import {
 import type { LoadedBot } from '../bots/loader.ts'
 import { Supervisor, type HandlerCall } from '../host/supervisor.ts'
 import type { Logger } from '../log.ts'
-import { eventReceived, messageCreated, outcomeOf, register, requestOf, stateExpired, type Operation } from '../host/protocol.ts'
+import { actionTriggered, eventReceived, messageCreated, outcomeOf, register, requestOf, stateExpired, workflowUpdate, type Operation, type WorkflowUpdate } from '../host/protocol.ts'
 import { Locks } from '../store/lock.ts'
 import type { Store } from '../store/store.ts'
 import type { Clock } from '../time/clock.ts'
@@ -38,8 +39,8 @@ export type SendEvent = { type: string; payload?: Record<string, unknown>; conve
  */
 type BotRuntime = { loaded: LoadedBot; ctx: ClientContext; plain: Client; client: Client }
 
-/** How a turn's handlers ended: the failures' messages, and whether one ran past its time limit. */
-type TurnOutcome = { failures: string[]; timedOut: boolean }
+/** How a turn's handlers ended: the failures' messages, whether one ran past its time limit, and the answer's body. */
+type TurnOutcome = { failures: string[]; timedOut: boolean; body?: unknown }
 
 /** What the replay of unfinished work leaves alone: records whose handlers spun at the last run. */
 export type ReplayOptions = { skip?: Set<string> }
@@ -256,6 +257,49 @@ export class Dispatcher {
     )
   }
 
+  /** Calls one of the bot's actions as Botpress Cloud does (`action_triggered`); resolves with its output. */
+  async triggerAction(botId: string, type: string, input: unknown): Promise<unknown> {
+    const runtime = this.runtimeOf(botId)
+    const outcome = await this.callBot(runtime, actionTriggered(type, input), {
+      handler: `action(${JSON.stringify(type)})`,
+      fields: { bot: botId, action: type },
+      record: `action:${type}`,
+      replies: [],
+      conversationId: undefined,
+    })
+    await this.options.store.flush()
+    if (outcome.timedOut) throw new InvalidPayloadError(`action ${type}: timed out`)
+    if (outcome.failures.length > 0) throw new InvalidPayloadError(`action ${type}: ${outcome.failures[0]}`)
+    return (outcome.body as { output?: unknown } | undefined)?.output
+  }
+
+  /**
+   * Tells the bot about a workflow (`workflow_update`), in its conversation's turn when it has one: a new
+   * instance is started, a continued one continues. Not awaited by whoever created it.
+   */
+  updateWorkflow(botId: string, update: WorkflowUpdate, workflowId: string): Promise<void> {
+    const runtime = this.runtimeOf(botId)
+    const work = async () => {
+      const { workflow } = await runtime.plain.getWorkflow({ id: workflowId })
+      const [conversation, user] = await Promise.all([
+        workflow.conversationId ? runtime.plain.getConversation({ id: workflow.conversationId }).then((r) => r.conversation, () => undefined) : undefined,
+        workflow.userId ? runtime.plain.getUser({ id: workflow.userId }).then((r) => r.user, () => undefined) : undefined,
+      ])
+      const at = new Date(this.options.clock.now()).toISOString()
+      const op = workflowUpdate(update, { id: runtime.ctx.ids('evt'), at, workflow, conversation, user })
+      await this.callBot(runtime, op, {
+        handler: `on.${update === 'workflow_started' ? 'workflowStart' : update === 'workflow_continued' ? 'workflowContinue' : 'workflowTimeout'}(${JSON.stringify(workflow.name)})`,
+        fields: { bot: botId, workflow: workflow.id, name: workflow.name, conversation: workflow.conversationId },
+        record: `workflow:${workflow.id}`,
+        replies: [],
+        conversationId: workflow.conversationId,
+      })
+      await this.options.store.flush()
+    }
+    const key = `${botId}\u0000workflow:${workflowId}`
+    return this.track(this.queues.run(key, work))
+  }
+
   /** Runs a scheduled event whose time has come. */
   async releaseEvent(botId: string, eventId: string, at: number): Promise<void> {
     const event = await releaseScheduledEvent(this.runtimeOf(botId).ctx, eventId, at)
@@ -353,7 +397,10 @@ export class Dispatcher {
       return outcome
     }
     const answered = result.status === 'failed' ? undefined : outcomeOf(response as Parameters<typeof outcomeOf>[0])
-    if (answered?.ok) return outcome
+    if (answered?.ok) {
+      outcome.body = answered.body
+      return outcome
+    }
     // The SDK answers a throwing handler with a generic message and logs the error itself.
     const logged = call.errors![0]
     const thrown = result.status === 'failed' ? result.error : undefined
@@ -384,6 +431,12 @@ export class Dispatcher {
         const result = await plain.createEvent(input)
         // Not awaited: the handler that created it may hold the conversation's queue.
         if (result.event.status === 'pending') void this.runEvent(botId, result.event).catch(() => undefined)
+        return result
+      },
+      createWorkflow: async (input: Parameters<Client['createWorkflow']>[0]) => {
+        const result = await plain.createWorkflow(input)
+        // As the cloud does: a pending instance is started on the bot (not awaited: its creator may hold the turn).
+        if (result.workflow.status === 'pending') void this.updateWorkflow(botId, 'workflow_started', result.workflow.id).catch(() => undefined)
         return result
       },
       callAction: async (input: { type: string; input?: unknown }) => {

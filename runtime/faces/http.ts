@@ -5,6 +5,7 @@ import { z } from 'zod'
 import { ApiError, InternalError, InvalidPayloadError, MethodNotFoundError, PayloadTooLargeError, ResourceNotFoundError, UnauthorizedError, UnavailableError, type Message } from '../client/index.ts'
 import { idSchema } from '../client/common.ts'
 import type { Runtime } from '../runtime.ts'
+import { serveBotpressApi } from './botpress-api.ts'
 
 /** The largest request body, in bytes. */
 export const MAX_BODY_BYTES = 1024 * 1024
@@ -309,6 +310,8 @@ export function httpHandler(runtime: Runtime, options: HttpOptions = {}, traffic
       // First of all, before any of the body is read: a client without the token costs no read.
       if (!authorized(req, options.token)) throw new UnauthorizedError('missing or wrong Authorization: Bearer token')
       if (traffic.stopping) throw new UnavailableError('the server is stopping')
+      // Botpress's own API under /v1/chat, for the official client and SDK versions that build their own.
+      if (await serveBotpressApi({ clientFor: (id) => (runtime.dispatcher.has(id) ? runtime.dispatcher.clientOf(id) : undefined), logger: runtime.logger }, req, res, (req.url ?? '/').split('?')[0]!)) return
       const { path, segments, query } = target(req.url ?? '/')
       let found: { route: Route; params: Params } | undefined
       let pathKnown = false

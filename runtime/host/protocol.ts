@@ -66,6 +66,24 @@ export function eventReceived(event: Event): Operation {
   return { operation: 'event_received', type: event.type, body: { event } }
 }
 
+/** What happened to a workflow, as the cloud tells the bot (`workflow_update`). */
+export type WorkflowUpdate = 'workflow_started' | 'workflow_continued' | 'workflow_timedout'
+
+/** A workflow's `workflow_update` event, with its conversation and user when it has them. */
+export function workflowUpdate(update: WorkflowUpdate, records: { id: string; at: string; workflow: { id: string; conversationId?: string; userId?: string }; conversation?: Conversation; user?: User }): Operation {
+  const event: Event = {
+    id: records.id,
+    createdAt: records.at,
+    type: 'workflow_update',
+    payload: { type: update, workflow: records.workflow, conversation: records.conversation, user: records.user },
+    status: 'pending',
+    failureReason: null,
+  }
+  if (records.workflow.conversationId) event.conversationId = records.workflow.conversationId
+  if (records.workflow.userId) event.userId = records.workflow.userId
+  return { operation: 'event_received', type: 'workflow_update', body: { event } }
+}
+
 /** A bot action called from outside. */
 export function actionTriggered(type: string, input: unknown): Operation {
   return { operation: 'action_triggered', type, body: { type, input } }
