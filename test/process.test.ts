@@ -58,13 +58,17 @@ describe('npm start', () => {
     assert.equal(await third.exit, 0)
   })
 
-  it('through npm start, SIGTERM to npm stops localbot and npm exits 0', async () => {
+  it('through npm start, SIGTERM to npm stops localbot and npm exits 0', { timeout: 120_000 }, async () => {
     const dir = await mkdtemp(join(tmpdir(), 'localbot-npm-'))
     try {
       const npm = spawn('npm', ['start', '--silent', '--', '--data', dir, '--port', '0', '--no-watch', '--no-repl'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'warn' } })
       const exit = new Promise<number | null>((resolve) => npm.on('exit', (code) => resolve(code)))
-      npm.stderr.resume()
-      await new Promise<void>((resolve) => npm.stdout.on('data', (chunk: Buffer) => /listening on/.test(String(chunk)) && resolve()))
+      let out = ''
+      npm.stderr.on('data', (chunk: Buffer) => (out += chunk))
+      await new Promise<void>((resolve, reject) => {
+        npm.stdout.on('data', (chunk: Buffer) => /listening on/.test((out += chunk)) && resolve())
+        void exit.then((code) => reject(new Error(`npm start exited ${code} before listening: ${out}`)))
+      })
       npm.kill('SIGTERM')
       assert.equal(await exit, 0)
       // The data folder is free again: localbot itself stopped, not only npm.

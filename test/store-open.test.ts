@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process'
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, truncate, utimes, writeFile } from 'node:fs/promises'
@@ -264,11 +265,20 @@ describe('opening a data folder', () => {
     await running.close()
   })
 
-  it('a folder that cannot be written is refused as read-only', { skip: process.getuid?.() === 0 && 'root writes anywhere' }, async () => {
+  it('a folder that cannot be written is refused as read-only', async () => {
     const dir = await folderWithData()
     await chmod(dir, 0o555)
     try {
-      await refused(dir, 'read-only', /cannot be written/)
+      if (process.getuid?.() !== 0) await refused(dir, 'read-only', /cannot be written/)
+      else {
+        // Root writes anywhere: the open is tried by an unprivileged process (nobody), as a user would run it.
+        const script = `import('./runtime/store/store.ts').then(({ Store }) => Store.open(${JSON.stringify(dir)})).then(() => console.log('opened'), (e) => console.log(e.reason + ': ' + e.message))`
+        const run = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '--import', 'tsx', '-e', script], {
+          encoding: 'utf8',
+          env: { ...process.env, TSX_DISABLE_CACHE: '1' },
+        })
+        assert.match(run.stdout, new RegExp(`^read-only: the data folder ${dir} cannot be written`), run.stderr)
+      }
     } finally {
       await chmod(dir, 0o755)
     }
