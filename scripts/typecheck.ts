@@ -68,8 +68,12 @@ const bundlerOptions: ts.CompilerOptions = { ...options, module: ts.ModuleKind.E
 const resolvedTs = (resolvedFileName: string) => ({ resolvedModule: { resolvedFileName, extension: ts.Extension.Ts } })
 
 const host = ts.createCompilerHost(options)
+/** Botpress's client with the reference page's `limit` on list calls, as the SDK's typings see it (see the file). */
+const widenedClient = join(root, 'runtime', 'bots', 'gen', 'client-widened.d.ts')
 host.resolveModuleNameLiterals = (literals, containingFile, redirected, compilerOptions) =>
   literals.map(({ text: name }) => {
+    if (name === '@botpress/client' && /[\\/]@botpress[\\/]sdk[\\/]/.test(containingFile))
+      return { resolvedModule: { resolvedFileName: widenedClient, extension: ts.Extension.Dts } }
     const botDir = botDirOf(containingFile)
     if (!botDir) return ts.resolveModuleName(name, containingFile, compilerOptions, host, undefined, redirected)
     if (name === '.botpress') return resolvedTs(join(botDir, '.botpress', 'index.ts'))
