@@ -10,8 +10,8 @@ import { createRequire } from 'node:module'
 import { basename, dirname, join, relative, resolve, sep } from 'node:path'
 import { parseArgs } from 'node:util'
 import ts from 'typescript'
-import { definitionFileOf, entryOf, findBotFolders } from '../runtime/bots/loader.ts'
-import { loadDefinitionFile } from '../runtime/bots/gen/definition.ts'
+import { definitionFileOf, entryOf, findBotFolders, loadDefinition } from '../runtime/bots/loader.ts'
+import { systemClock } from '../runtime/time/clock.ts'
 import { generateBotpress, type BotDefinitionLike } from '../runtime/bots/gen/index.ts'
 
 const root = resolve(import.meta.dirname, '..')
@@ -52,9 +52,10 @@ for (const dir of botDirs) {
   const definitionFile = definitionFileOf(dir)
   let definition: BotDefinitionLike
   try {
-    definition = definitionFile ? await loadDefinitionFile(definitionFile) : new sdk.BotDefinition({})
+    // As the runtime loads it: missing bp_modules and .genenv stand in (see runtime/bots/compile.ts).
+    definition = (await loadDefinition({ id: basename(dir), dir }, systemClock)).definition as BotDefinitionLike
   } catch (error) {
-    failures.push(`${relative(process.cwd(), definitionFile!)}: ${(error as Error).message}`)
+    failures.push(`${relative(process.cwd(), definitionFile ?? dir)}: ${(error as Error).message}`)
     continue
   }
   const { reason } = await generateBotpress({ dir, definition })
@@ -68,6 +69,9 @@ const bundlerOptions: ts.CompilerOptions = { ...options, module: ts.ModuleKind.E
 const resolvedTs = (resolvedFileName: string) => ({ resolvedModule: { resolvedFileName, extension: ts.Extension.Ts } })
 
 const host = ts.createCompilerHost(options)
+/** The types of localbot's stand-ins for a missing `bp_modules/NAME` and `.genenv`. */
+const simulatedTypes = join(root, 'runtime', 'bots', 'gen', 'simulated-package.d.ts')
+const genenvTypes = join(root, 'runtime', 'bots', 'gen', 'genenv.d.ts')
 /** Botpress's client with the reference page's `limit` on list calls, as the SDK's typings see it (see the file). */
 const widenedClient = join(root, 'runtime', 'bots', 'gen', 'client-widened.d.ts')
 host.resolveModuleNameLiterals = (literals, containingFile, redirected, compilerOptions) =>
@@ -78,6 +82,9 @@ host.resolveModuleNameLiterals = (literals, containingFile, redirected, compiler
     if (!botDir) return ts.resolveModuleName(name, containingFile, compilerOptions, host, undefined, redirected)
     if (name === '.botpress') return resolvedTs(join(botDir, '.botpress', 'index.ts'))
     const own = ts.resolveModuleName(name, containingFile, bundlerOptions, host)
+    // What the runtime simulates when bp add / genenv have not run: a permissive package, the environment.
+    if (!own.resolvedModule && /(^|\/)bp_modules\/[^/]+\/?$/.test(name)) return { resolvedModule: { resolvedFileName: simulatedTypes, extension: ts.Extension.Dts } }
+    if (!own.resolvedModule && /(^|\/)\.genenv(\/index)?$/.test(name)) return { resolvedModule: { resolvedFileName: genenvTypes, extension: ts.Extension.Dts } }
     // `@botpress/...`: the bot folder's installed copy, else localbot's.
     if (!own.resolvedModule && name.startsWith('@botpress/')) return ts.resolveModuleName(name, join(root, 'index.ts'), bundlerOptions, host)
     return own

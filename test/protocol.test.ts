@@ -77,3 +77,18 @@ describe("the handler protocol, through Botpress's SDK", () => {
     await t.close()
   })
 })
+
+describe('a Botpress project as it is cloned: no bp_modules downloaded, no .genenv generated', () => {
+  it('loads with a simulated integration (said once) and its settings from the environment, and converses', async () => {
+    process.env.PROJECT_GREETING = 'howdy'
+    try {
+      const t = await testBot('test/fixtures/project-bots/project')
+      assert.deepEqual(texts((await t.send('hi')).replies), ['howdy: text'])
+      const said = t.logs.filter((l) => String(l.msg).startsWith('bp_modules not downloaded'))
+      assert.deepEqual(said.map((l) => l.packages), [['chat']])
+      await t.close()
+    } finally {
+      delete process.env.PROJECT_GREETING
+    }
+  })
+})

@@ -57,6 +57,8 @@ function botpressProject(botDir: string): Plugin {
   return {
     name: 'localbot-botpress-project',
     setup(build) {
+      // The stand-ins' own modules are served at run time by the bot's require.
+      build.onResolve({ filter: /^localbot:/ }, (args) => ({ path: args.path, external: true }))
       build.onResolve({ filter: /^\.botpress(\/index(\.ts)?)?$/ }, () => ({ path: join(botDir, '.botpress', 'index.ts') }))
       build.onResolve({ filter: /(^|\/)bp_modules\/[^/]+\/?$/ }, async (args) => {
         const target = args.path.startsWith('.') ? resolve(args.resolveDir, args.path) : join(botDir, args.path)

@@ -439,6 +439,11 @@ export class Dispatcher {
         if (result.workflow.status === 'pending') void this.updateWorkflow(botId, 'workflow_started', result.workflow.id).catch(() => undefined)
         return result
       },
+      getOrCreateWorkflow: async (input: Parameters<Client['getOrCreateWorkflow']>[0]) => {
+        const result = await plain.getOrCreateWorkflow(input)
+        if (result.meta.created && result.workflow.status === 'pending') void this.updateWorkflow(botId, 'workflow_started', result.workflow.id).catch(() => undefined)
+        return result
+      },
       callAction: async (input: { type: string; input?: unknown }) => {
         // Integration and plugin actions have no cloud to run them: answered empty until mocks do (issue 12).
         const type = String(input?.type)
