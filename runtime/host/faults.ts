@@ -7,7 +7,24 @@ import type { Supervisor } from './supervisor.ts'
  * goes on. An exception that no bot can be named for is logged as localbot's own.
  */
 export function catchStrayErrors(supervisor: Supervisor, logger: Logger): () => void {
+  // A terminal or pipe that went away (the parent died): writing to it fails with EPIPE, and so would the log
+  // line about it, in a loop. Nothing can be said there any more; the runtime goes on.
+  const quiet = () => undefined
+  process.stdout.on('error', quiet)
+  process.stderr.on('error', quiet)
+  let reporting = false
   const report = (kind: string) => (error: unknown) => {
+    if ((error as { code?: string })?.code === 'EPIPE' || reporting) return
+    reporting = true
+    try {
+      log(kind, error)
+    } catch {
+      // The log itself failed: nothing more to do.
+    } finally {
+      reporting = false
+    }
+  }
+  const log = (kind: string, error: unknown) => {
     const origin = supervisor.attribute(error)
     const fields = {
       ...origin.fields,
@@ -25,5 +42,7 @@ export function catchStrayErrors(supervisor: Supervisor, logger: Logger): () => 
   return () => {
     process.off('uncaughtException', uncaught)
     process.off('unhandledRejection', unhandled)
+    process.stdout.off('error', quiet)
+    process.stderr.off('error', quiet)
   }
 }
