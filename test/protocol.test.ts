@@ -92,3 +92,11 @@ describe('a Botpress project as it is cloned: no bp_modules downloaded, no .gene
     }
   })
 })
+
+describe('a Botpress project whose plugin needs an interface of an integration, neither downloaded', () => {
+  it('loads (the simulated integration has every interface a plugin asks for) and converses', async () => {
+    const t = await testBot('test/fixtures/project-bots/withplugin')
+    assert.deepEqual(texts((await t.send('hi')).replies), ['still here'])
+    await t.close()
+  })
+})

@@ -9,8 +9,8 @@ export const simulatedNotices: { listener?: (name: string) => void } = {}
 /**
  * What stands in for `bp_modules/NAME` when `bp add` has not downloaded it: a package permissive enough
  * that a definition adds it (`addIntegration` or `addPlugin`) and loads. As an integration it has one
- * channel, `channel`, with Botpress's standard message types, and no configuration schema (any configuration
- * is kept as given); as a plugin it adds nothing.
+ * channel, `channel`, with Botpress's standard message types, no configuration schema (any configuration
+ * is kept as given) and every interface a plugin may ask of it; as a plugin it adds nothing.
  */
 export function simulatedPackage(sdk: SdkModule, name: string) {
   if (!said.has(name)) {
@@ -27,7 +27,10 @@ export function simulatedPackage(sdk: SdkModule, name: string) {
     events: {},
     states: {},
     entities: {},
-    interfaces: {},
+    // A plugin added after it may name any interface of it (`hitl<hitlTicket>`, `files-readonly`...): each is there, empty.
+    interfaces: new Proxy({} as Record<string, unknown>, {
+      get: (_, alias) => (typeof alias === 'string' ? { name: alias, version: '0.0.0', entities: {}, actions: {}, events: {}, channels: {} } : undefined),
+    }),
     integrations: {},
     user: { tags: {} },
     configurations: {},
