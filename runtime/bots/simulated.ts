@@ -22,6 +22,8 @@ export function simulatedPackage(sdk: SdkModule, name: string) {
     version: '0.0.0',
     title: name,
     description: `localbot's stand-in for bp_modules/${name}`,
+    /** Read by the generator: its actions and events are typed permissively. */
+    simulated: true,
     channels: { channel: { messages: sdk.messages.defaults, message: { tags: {} }, conversation: { tags: {} } } },
     actions: {},
     events: {},

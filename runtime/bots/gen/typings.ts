@@ -20,6 +20,8 @@ type ChannelDefinition = {
 export type IntegrationDefinition = {
   name: string
   version: string
+  /** localbot's stand-in for a package `bp add` has not downloaded. */
+  simulated?: boolean
   configuration?: Partial<SchemaDefinition>
   configurations?: Record<string, Partial<SchemaDefinition>>
   actions?: Record<string, ActionDefinition>
@@ -34,6 +36,7 @@ export type IntegrationDefinition = {
 export type PluginDefinition = {
   name: string
   version: string
+  simulated?: boolean
   configuration?: Partial<SchemaDefinition>
   states?: Record<string, StateDefinition>
   events?: Record<string, SchemaDefinition>
@@ -80,9 +83,17 @@ function inputOutput(d: ActionDefinition): Array<[string, Field]> {
   ]
 }
 
-function actions(definitions: Record<string, ActionDefinition>): Module {
-  return namedRecord('Actions', definitions, (file, type, d) => inFolder(file, recordModule(type, inputOutput(d))))
+function actions(definitions: Record<string, ActionDefinition>, head: string[] = []): Module {
+  return namedRecord('Actions', definitions, (file, type, d) => inFolder(file, recordModule(type, inputOutput(d))), head)
 }
+
+/**
+ * A package localbot simulates (bp_modules/NAME not downloaded) declares no actions or events: any name takes
+ * any input and gives any output, so that a bot calling them type-checks until `bp add` brings the real types.
+ */
+const ANY_ACTION = '[name: string]: { input: any; output: any }'
+const ANY_EVENT = '[name: string]: any'
+const permissive = (d: { simulated?: boolean }, line: string) => (d.simulated ? [line] : [])
 
 function workflows(definitions: Record<string, WorkflowDefinition>): Module {
   const workflow = (file: string, type: string, d: WorkflowDefinition) => {
@@ -119,9 +130,9 @@ export function integrationTypings(d: IntegrationDefinition): Module {
     ['user', literal(user)],
     ['configuration', inFolder('configuration', configuration('index', 'Configuration', d.configuration))],
     ['configurations', inFolder('configurations', namedRecord('Configurations', d.configurations ?? {}, (f, t, c) => configuration(f, `${t}Config`, c)))],
-    ['actions', inFolder('actions', actions(d.actions ?? {}))],
+    ['actions', inFolder('actions', actions(d.actions ?? {}, permissive(d, ANY_ACTION)))],
     ['channels', inFolder('channels', channels(d.channels ?? {}))],
-    ['events', inFolder('events', schemas('Events', d.events ?? {}))],
+    ['events', inFolder('events', schemas('Events', d.events ?? {}, permissive(d, ANY_EVENT)))],
     ['states', inFolder('states', states(d.states ?? {}))],
     ['entities', inFolder('entities', schemas('Entities', d.entities ?? {}))],
   ])
@@ -137,8 +148,8 @@ export function pluginTypings(d: PluginDefinition): Module {
     ['interfaces', '{}'],
     ['configuration', inFolder('configuration', configuration('index', 'Configuration', d.configuration))],
     ['states', inFolder('states', states(d.states ?? {}))],
-    ['events', inFolder('events', schemas('Events', d.events ?? {}))],
-    ['actions', inFolder('actions', actions(d.actions ?? {}))],
+    ['events', inFolder('events', schemas('Events', d.events ?? {}, permissive(d, ANY_EVENT)))],
+    ['actions', inFolder('actions', actions(d.actions ?? {}, permissive(d, ANY_ACTION)))],
     ['tables', inFolder('tables', schemas('Tables', d.tables ?? {}))],
     ['workflows', inFolder('workflows', workflows(d.workflows ?? {}))],
   ])
