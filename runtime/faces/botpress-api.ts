@@ -6,11 +6,11 @@ import {
   InvalidPayloadError,
   MethodNotFoundError,
   operations,
-  PayloadTooLargeError,
   ResourceNotFoundError,
   type Client,
   type Operation,
 } from '../client/index.ts'
+import { readJsonBody } from './body.ts'
 
 /**
  * Botpress's runtime API over HTTP (`/v1/chat/...`, the bot named by `x-bot-id`), as @botpress/client 1.45
@@ -19,9 +19,6 @@ import {
  * in-process client takes. Answers are the call's output as JSON; errors are `{ id, code, type, message }`
  * with status = code (the official client classifies an error only when its body has an `id`).
  */
-
-/** The largest request body, in bytes, as the rest of the server. */
-export const MAX_BODY_BYTES = 1024 * 1024
 
 /** What the API serves from: each bot's client (undefined for an unknown bot), and where failures are logged. */
 export type BotpressApiHost = {
@@ -132,23 +129,7 @@ function parseQuery(search: string, schema: z.ZodType): Record<string, unknown> 
 
 /** Reads a JSON object body, refusing more than MAX_BODY_BYTES before reading it whole. */
 async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const declared = Number(req.headers['content-length'])
-  if (declared > MAX_BODY_BYTES) throw new PayloadTooLargeError(`body of ${declared} bytes, over the limit of ${MAX_BODY_BYTES}`)
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length
-    if (size > MAX_BODY_BYTES) throw new PayloadTooLargeError(`body over the limit of ${MAX_BODY_BYTES} bytes`)
-    chunks.push(chunk)
-  }
-  const text = Buffer.concat(chunks).toString('utf8')
-  if (text.trim() === '') return {}
-  let body: unknown
-  try {
-    body = JSON.parse(text)
-  } catch (error) {
-    throw new InvalidPayloadError(`body is not JSON: ${(error as Error).message}`)
-  }
+  const body = await readJsonBody(req)
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new InvalidPayloadError('body: must be a JSON object')
   return body as Record<string, unknown>
 }

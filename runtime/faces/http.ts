@@ -2,13 +2,13 @@ import { timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import { z } from 'zod'
-import { ApiError, InternalError, InvalidPayloadError, MethodNotFoundError, PayloadTooLargeError, ResourceNotFoundError, UnauthorizedError, UnavailableError, type Message } from '../client/index.ts'
+import { ApiError, InternalError, InvalidPayloadError, MethodNotFoundError, ResourceNotFoundError, UnauthorizedError, UnavailableError, type Message } from '../client/index.ts'
 import { idSchema } from '../client/common.ts'
 import type { Runtime } from '../runtime.ts'
+import { readJsonBody } from './body.ts'
 import { serveBotpressApi } from './botpress-api.ts'
 
-/** The largest request body, in bytes. */
-export const MAX_BODY_BYTES = 1024 * 1024
+export { MAX_BODY_BYTES } from './body.ts'
 
 /** Open connections past this many are closed as soon as they are accepted, unless `maxConnections` says otherwise. */
 export const MAX_CONNECTIONS = 512
@@ -218,27 +218,9 @@ function match(pattern: string[], segments: string[]): Params | undefined {
   return params
 }
 
-/** Reads a JSON body, refusing more than MAX_BODY_BYTES before reading it whole; `read` is set once it is read whole. */
+/** The request's JSON body, read on demand; `read.whole` is set once every byte is read. */
 function readJson(req: IncomingMessage, read: { whole: boolean }): () => Promise<unknown> {
-  return async () => {
-    const declared = Number(req.headers['content-length'])
-    if (declared > MAX_BODY_BYTES) throw new PayloadTooLargeError(`body of ${declared} bytes, over the limit of ${MAX_BODY_BYTES}`)
-    const chunks: Buffer[] = []
-    let size = 0
-    for await (const chunk of req as AsyncIterable<Buffer>) {
-      size += chunk.length
-      if (size > MAX_BODY_BYTES) throw new PayloadTooLargeError(`body over the limit of ${MAX_BODY_BYTES} bytes`)
-      chunks.push(chunk)
-    }
-    read.whole = true
-    const text = Buffer.concat(chunks).toString('utf8')
-    if (text.trim() === '') return {}
-    try {
-      return JSON.parse(text)
-    } catch (error) {
-      throw new InvalidPayloadError(`body is not JSON: ${(error as Error).message}`)
-    }
-  }
+  return () => readJsonBody(req, () => (read.whole = true))
 }
 
 function authorized(req: IncomingMessage, token: string | undefined): boolean {
