@@ -1,6 +1,6 @@
 /**
  * `npm run typecheck [-- --bots DIR ...]`: type-checks runtime/, test/, scripts/ and every bot of the bots folders
- * (`--bots` may be given more than once; default `bots`) in one program, against Botpress's own `@botpress/sdk`. Each bot's `.botpress/` is first generated from its loaded
+ * (`--bots` may be given more than once; default `bots` and `scripts/bench/bots`) in one program, against Botpress's own `@botpress/sdk`. Each bot's `.botpress/` is first generated from its loaded
  * definition as `bp gen` would (one that `bp gen` wrote is used as it is); in a bot's files `.botpress` resolves to
  * that folder's `.botpress/index.ts`, `@botpress/sdk` to the bot's installed copy or else localbot's, and other
  * imports as a bundler resolves them (the way esbuild builds the bot, and Botpress projects are written).
@@ -15,7 +15,7 @@ import { systemClock } from '../runtime/time/clock.ts'
 import { generateBotpress, type BotDefinitionLike } from '../runtime/bots/gen/index.ts'
 
 const root = resolve(import.meta.dirname, '..')
-const { values } = parseArgs({ options: { bots: { type: 'string', multiple: true, default: ['bots'] } } })
+const { values } = parseArgs({ options: { bots: { type: 'string', multiple: true, default: ['bots', 'scripts/bench/bots'] } } })
 const botsDirs = values.bots.map((dir) => resolve(dir))
 const sdk = createRequire(import.meta.url)('@botpress/sdk') as typeof import('@botpress/sdk')
 
