@@ -66,7 +66,7 @@ export function botpressFiles(definition: BotDefinitionLike, extra: Record<strin
     tables: parts.tables ?? {},
     workflows: parts.workflows ?? {},
     integrations: typed,
-  })
+  }, Object.entries(definition.plugins ?? {}).filter(([, plugin]) => (plugin as { simulated?: boolean }).simulated).map(([alias]) => alias))
   const files: Files = new Map([
     ['index.ts', 'export * from "./implementation/index"\nexport * from "./secrets/index"\n'],
     ['implementation/index.ts', implementationIndex],

@@ -33,7 +33,7 @@ export const integrations = ${json(plugin.integrations)}
 // localbot does not run a plugin package's bundled implementation yet: this stand-in registers no handlers
 // and answers no actions, so the bot runs as if the plugin did nothing.
 const implementation = new sdk.Plugin<TPlugin>({ actions: {} as sdk.PluginProps<TPlugin>["actions"] })
-export default implementation.initialize({ alias, configuration, interfaces, integrations } as sdk.PluginRuntimeProps<TPlugin>)
+export default implementation.initialize({ alias, configuration, interfaces, integrations } as unknown as sdk.PluginRuntimeProps<TPlugin>)
 `
 }
 

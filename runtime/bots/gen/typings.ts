@@ -156,12 +156,13 @@ export function pluginTypings(d: PluginDefinition): Module {
 }
 
 /** `TBot`: `.botpress/implementation/typings/index.ts` and its folders. Undeclared state and event names take any JSON. */
-export function botTypings(bot: BotParts): Module {
+export function botTypings(bot: BotParts, simulatedPlugins: string[] = []): Module {
   return recordModule('TBot', [
     ['integrations', inFolder('integrations', namedRecord('Integrations', bot.integrations, (file, _type, d) => inFolder(file, integrationTypings(d))))],
     ['events', inFolder('events', schemas('Events', bot.events, [UNDECLARED_EVENT]))],
     ['states', inFolder('states', states(bot.states, [UNDECLARED_STATE]))],
-    ['actions', inFolder('actions', actions(bot.actions))],
+    // A simulated plugin's actions (`alias#name`) are unknown: any of them takes and gives anything.
+    ['actions', inFolder('actions', actions(bot.actions, simulatedPlugins.map((alias) => `[name: \`${alias}#\${string}\`]: { input: any; output: any }`)))],
     ['tables', inFolder('tables', schemas('Tables', bot.tables))],
     ['workflows', inFolder('workflows', workflows(bot.workflows))],
   ])
