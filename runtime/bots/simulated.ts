@@ -24,7 +24,7 @@ export function simulatedPackage(sdk: SdkModule, name: string) {
     description: `localbot's stand-in for bp_modules/${name}`,
     /** Read by the generator: its actions and events are typed permissively. */
     simulated: true,
-    channels: { channel: { messages: sdk.messages.defaults, message: { tags: {} }, conversation: { tags: {} } } },
+    channels: { channel: { messages: { ...sdk.messages.defaults, markdown: sdk.messages.markdown }, message: { tags: {} }, conversation: { tags: {} } } },
     actions: {},
     events: {},
     states: {},

@@ -48,7 +48,7 @@ export type GenerateOptions = {
  */
 function standIn(taken: string[]): Record<string, IntegrationDefinition> {
   const alias = unique([...taken, 'localbot']).at(-1)!
-  return { [alias]: { name: 'localbot', version: '0.0.0', channels: { channel: { messages: sdk.messages.defaults } } } }
+  return { [alias]: { name: 'localbot', version: '0.0.0', channels: { channel: { messages: { ...sdk.messages.defaults, markdown: sdk.messages.markdown } } } } }
 }
 
 const hasMessages = (i: IntegrationDefinition) => Object.values(i.channels ?? {}).some((c) => Object.keys(c.messages ?? {}).length > 0)
