@@ -235,3 +235,32 @@ describe('a bot that failed at start and is fixed by a reload', () => {
     }
   })
 })
+
+describe('stopping the time keeper', () => {
+  it('resolves with more due work queued than a bot runs at once: the queued work waits for the next start', async () => {
+    const db = await memoryStore()
+    const clock = new VirtualClock()
+    const release: (() => void)[] = []
+    const started: string[] = []
+    const work: DueWork = {
+      expire: async () => undefined,
+      releaseEvent: (_botId, eventId) => {
+        started.push(eventId)
+        return new Promise<void>((resolve) => release.push(resolve))
+      },
+      fireCron: async () => undefined,
+      has: () => true,
+    }
+    const keeper = new TimeKeeper({ store: db, clock, logger: createLogger({ level: 'silent' }), work })
+    await keeper.start()
+    const at = clock.now() + 1000
+    await db.batch(Array.from({ length: 20 }, (_, i) => ({ type: 'put' as const, key: layout.events.due(at, 'busy', `evt_${i}`), value: '' })))
+    clock.advance(1000)
+    await keeper.tick()
+    assert.equal(started.length, 16, 'sixteen run, four wait')
+    const stopped = keeper.stop()
+    for (const finish of release) finish()
+    await stopped
+    assert.equal(started.length, 16, 'the four waiting were not started')
+  })
+})

@@ -57,6 +57,7 @@ export class TimeKeeper {
   /** Due work started on the real clock and not yet finished, by bot (CONCURRENCY at a time each). */
   private readonly lanes = new Map<string, { running: number; queue: (() => void)[] }>()
   private readonly started = new Set<Promise<void>>()
+  private stopping = false
   private stopTicker?: () => void
   private unobserve?: () => void
 
@@ -90,7 +91,8 @@ export class TimeKeeper {
     this.stopTicker?.()
     this.unobserve?.()
     await this.serial
-    for (const lane of this.lanes.values()) lane.queue.length = 0
+    // Work still queued is not started: its index entries stay, so it fires at the next start.
+    this.stopping = true
     while (this.started.size > 0) await Promise.allSettled([...this.started])
   }
 
@@ -274,7 +276,7 @@ export class TimeKeeper {
     const promise = new Promise<void>((r) => (resolve = r))
     const go = () => {
       lane.running++
-      void run().finally(() => {
+      void (this.stopping ? Promise.resolve() : run()).finally(() => {
         lane.running--
         resolve()
         const next = lane.queue.shift()
