@@ -59,7 +59,10 @@ export async function startRuntime(options: {
   const bus = createBus()
   const dispatcher = new Dispatcher({ store, clock, bus, logger, supervisor: options.supervisor ?? new Supervisor(options.handlerTimeoutMs) })
   const keeper = new TimeKeeper({ store, clock, logger, work: dispatcher })
-  /** Puts a loaded bot to work: its code, its schedules (replaced, not doubled), one warning for what is ignored. */
+  /**
+   * Puts a loaded bot to work: its code, its schedules (replaced, not doubled), its `register` call; says its
+   * expiry unit and what is simulated. Returns whether the bot was not running before.
+   */
   const install = (loaded: LoadedBot, verb: string) => {
     const arrived = !dispatcher.has(loaded.id)
     dispatcher.setBot(loaded)

@@ -6,7 +6,6 @@
  * imports as a bundler resolves them (the way esbuild builds the bot, and Botpress projects are written).
  */
 import { readFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
 import { basename, dirname, join, relative, resolve, sep } from 'node:path'
 import { parseArgs } from 'node:util'
 import ts from 'typescript'
@@ -17,7 +16,6 @@ import { generateBotpress, type BotDefinitionLike } from '../runtime/bots/gen/in
 const root = resolve(import.meta.dirname, '..')
 const { values } = parseArgs({ options: { bots: { type: 'string', multiple: true, default: ['bots', 'scripts/bench/bots'] } } })
 const botsDirs = values.bots.map((dir) => resolve(dir))
-const sdk = createRequire(import.meta.url)('@botpress/sdk') as typeof import('@botpress/sdk')
 
 const config = ts.getParsedCommandLineOfConfigFile(join(root, 'tsconfig.json'), {}, {
   ...ts.sys,

@@ -1,11 +1,5 @@
 import type { SdkModule } from './compile.ts'
 
-/** Names already said, so that each missing package is announced once per process. */
-const said = new Set<string>()
-
-/** Told when a simulated package stands in (the loader logs it once). */
-export const simulatedNotices: { listener?: (name: string) => void } = {}
-
 /**
  * What stands in for `bp_modules/NAME` when `bp add` has not downloaded it: a package permissive enough
  * that a definition adds it (`addIntegration` or `addPlugin`) and loads. As an integration it has one
@@ -13,10 +7,6 @@ export const simulatedNotices: { listener?: (name: string) => void } = {}
  * is kept as given) and every interface a plugin may ask of it; as a plugin it adds nothing.
  */
 export function simulatedPackage(sdk: SdkModule, name: string) {
-  if (!said.has(name)) {
-    said.add(name)
-    simulatedNotices.listener?.(name)
-  }
   const definition = {
     name,
     version: '0.0.0',

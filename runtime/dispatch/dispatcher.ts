@@ -54,11 +54,12 @@ export const eventRecord = (eventId: string) => `event:${eventId}`
 export const expiryRecord = (state: Pick<State, 'type' | 'id' | 'name'>) => `expired:${state.type}:${state.id}:${state.name}`
 
 /**
- * Turns messages, events and expiries into handler calls. One conversation's work runs one piece at a
- * time in arrival order; different conversations run concurrently. Every handler call goes through the
- * supervisor: a handler that throws is logged and the next one runs; one that runs past its time limit is
- * logged and abandoned, its conversation moves on, and its record (the pending event, the expired state
- * kept aside) stays so that it runs again at the next start.
+ * Turns messages, events and expiries into calls of the bot's handler, as Botpress Cloud does. One
+ * conversation's work runs one piece at a time in arrival order; different conversations run concurrently.
+ * Every call goes through the supervisor: a handler that throws ends that call (as in Botpress, the
+ * handlers after it do not run) and is logged; one that runs past its time limit is logged and abandoned,
+ * its conversation moves on, and its record (the pending event, the expired state kept aside) stays so that
+ * it runs again at the next start.
  */
 export class Dispatcher {
   private readonly bots = new Map<string, BotRuntime>()
@@ -385,7 +386,8 @@ export class Dispatcher {
     const outcome: TurnOutcome = { failures: [], timedOut: false }
     const logger = this.options.logger.child({ ...turn.fields, handler: turn.handler })
     const client = this.handlerClient(runtime, turn.replies, turn.conversationId)
-    const request = requestOf(runtime.loaded.id, op, configurationOf(runtime.loaded))
+    // The bot's configuration is set in Botpress's dashboard; none locally yet.
+    const request = requestOf(runtime.loaded.id, op, {})
     const call: HandlerCall = { bot: runtime.loaded.id, handler: turn.handler, fields: turn.fields, record: turn.record, logger, errors: [] }
     let response: unknown
     const result = await this.supervisor.run(call, async () => {
@@ -464,11 +466,6 @@ function queueKey(botId: string, conversationId: string): string {
 /** How many handlers a bot registered for a key (and `'*'`), from the SDK's merged lists. */
 function countOf(handlers: Record<string, unknown[] | undefined>, key: string): number {
   return handlers[key]?.length ?? handlers['*']?.length ?? 0
-}
-
-/** The bot's configuration as its handlers read it (`ctx.configuration`): set in Botpress's dashboard, none locally yet. */
-function configurationOf(_loaded: LoadedBot): unknown {
-  return {}
 }
 
 /** The message of an error the SDK logged (`util.format(message, error)`): the thrown error's own message. */

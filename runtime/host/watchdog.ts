@@ -113,8 +113,10 @@ export function startWatchdog(options: { limitMs: number; warnMs?: number; spunF
   const stopBeat = heartbeat(() => Atomics.add(beats, 0, 1), BEAT_MS)
   return {
     update(running) {
-      let text = JSON.stringify(running)
-      if (Buffer.byteLength(text) > CALLS_BYTES) text = JSON.stringify(running.slice(0, 50))
+      // Only what the watchdog reports and records (a call also carries its logger and what it logged).
+      const calls = running.map(({ bot, handler, fields, record }) => ({ bot, handler, fields, record }))
+      let text = JSON.stringify(calls)
+      if (Buffer.byteLength(text) > CALLS_BYTES) text = JSON.stringify(calls.slice(0, 50))
       // A seqlock: odd while writing, so the watchdog never reads half a list.
       Atomics.add(lengths, 1, 1)
       const { written } = new TextEncoder().encodeInto(text, bytes)
