@@ -37,10 +37,18 @@ describe('npm run typecheck', () => {
     assert.deepEqual(errorsIn(run, 'test/fixtures/'), [])
   })
 
+  it("reports, without failing on, the errors owed to a simulated package's any-typed outputs", () => {
+    const owed = errorsIn({ stdout: run.stdout.replace(/^ {2}/gm, ''), stderr: '' }, 'test/fixtures/project-bots/project/src/index.ts')
+    assert.match(run.stdout, /2 error\(s\) left unchecked, owed to the any-typed outputs of simulated packages \(chat\)/)
+    assert.deepEqual(owed.map((line) => line.match(/ (TS\d+):/)?.[1]), ['TS7006', 'TS2322'])
+  })
+
   it('fails on a bot whose state payload breaks its schema, naming the file and the field', () => {
     const bad = typecheck('test/fixtures/bad-bots')
     assert.equal(bad.status, 1)
     assert.match(bad.stderr, /bad-bots\/bad\/index\.ts/)
     assert.match(bad.stderr, /Type 'string' is not assignable to type 'number'/)
+    // A bot with simulated packages still fails on its own code's errors.
+    assert.match(bad.stderr, /bad-bots\/simulated\/index\.ts.*TS7006: .*Parameter 'text' implicitly has an 'any' type/)
   })
 })

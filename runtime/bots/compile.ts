@@ -66,8 +66,9 @@ function botpressProject(botDir: string): Plugin {
         if (args.path.startsWith('.')) return undefined
         return build.resolve('./' + args.path, { resolveDir: botDir, kind: args.kind })
       })
+      // An ES module, so that its default export is the package whichever interop the importer's package.json asks.
       build.onLoad({ filter: /.*/, namespace: SIMULATED }, (args) => ({
-        contents: `module.exports = require(${JSON.stringify(SIMULATED)})(${JSON.stringify(args.path)})`,
+        contents: `export default require(${JSON.stringify(SIMULATED)})(${JSON.stringify(args.path)})`,
         loader: 'js',
       }))
       build.onResolve({ filter: /(^|\/)\.genenv(\/index(\.ts)?)?$/ }, (args) => {
@@ -124,7 +125,7 @@ export async function loadModule(file: string, context: ModuleContext): Promise<
         return ownRequire(id)
       }
     }
-    if (id === SIMULATED) return (name: string) => ({ __esModule: true, default: simulatedPackage(botRequire('@botpress/sdk') as SdkModule, name) })
+    if (id === SIMULATED) return (name: string) => simulatedPackage(botRequire('@botpress/sdk') as SdkModule, name)
     if (id === GENENV) return process.env
     return nodeRequire(id)
   }

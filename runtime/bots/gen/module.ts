@@ -10,10 +10,10 @@ export type Module = { files: Files; main: string; typeName: string }
 /** The part of a zui schema the generator uses (the bot's own SDK copy made it, so no class is shared). */
 export type Schema = { toTypescriptType(options?: { treatDefaultAsOptional?: boolean }): string }
 
-/** A one-file module `export type NAME = <the schema's type>`, at `<file>.ts`. */
-export function schemaModule(file: string, name: string, schema: Schema): Module {
+/** A one-file module `export type NAME = <the schema's type><suffix>`, at `<file>.ts`. */
+export function schemaModule(file: string, name: string, schema: Schema, suffix = ''): Module {
   // A default makes the field optional on input, as Botpress types payloads a bot writes.
-  return typeModule(file, name, schema.toTypescriptType({ treatDefaultAsOptional: true }))
+  return typeModule(file, name, schema.toTypescriptType({ treatDefaultAsOptional: true }) + suffix)
 }
 
 /** A one-file module `export type NAME = TYPE`, at `<file>.ts`. */

@@ -108,12 +108,20 @@ function configuration(file: string, type: string, d: Partial<SchemaDefinition> 
   return d?.schema ? schemaModule(file, type, d.schema) : typeModule(file, type, 'Record<string, never>')
 }
 
-function channels(definitions: Record<string, ChannelDefinition>): Module {
+/**
+ * A simulated integration's message payloads are the standard ones, open to any further field: its real
+ * definition may add some (`userId` on a hitl channel's text, `metadata` on chat's), which the bot may write.
+ */
+const OPEN = ' & { [key: string]: any }'
+
+function channels(definitions: Record<string, ChannelDefinition>, open: boolean): Module {
+  const message = (file: string, type: string, d: SchemaDefinition) =>
+    schemaModule(file, type, d.schema, open ? OPEN : '')
   const channel = (file: string, type: string, d: ChannelDefinition) =>
     inFolder(
       file,
       recordModule(type, [
-        ['messages', inFolder('messages', schemas('Messages', d.messages ?? {}))],
+        ['messages', inFolder('messages', namedRecord('Messages', d.messages ?? {}, message))],
         ['message', literal({ tags: d.message?.tags ?? {} })],
         ['conversation', literal({ tags: d.conversation?.tags ?? {}, creation: d.conversation?.creation ?? { enabled: false, requiredTags: [] } })],
       ]),
@@ -131,7 +139,7 @@ export function integrationTypings(d: IntegrationDefinition): Module {
     ['configuration', inFolder('configuration', configuration('index', 'Configuration', d.configuration))],
     ['configurations', inFolder('configurations', namedRecord('Configurations', d.configurations ?? {}, (f, t, c) => configuration(f, `${t}Config`, c)))],
     ['actions', inFolder('actions', actions(d.actions ?? {}, permissive(d, ANY_ACTION)))],
-    ['channels', inFolder('channels', channels(d.channels ?? {}))],
+    ['channels', inFolder('channels', channels(d.channels ?? {}, d.simulated === true))],
     ['events', inFolder('events', schemas('Events', d.events ?? {}, permissive(d, ANY_EVENT)))],
     ['states', inFolder('states', states(d.states ?? {}))],
     ['entities', inFolder('entities', schemas('Entities', d.entities ?? {}))],
