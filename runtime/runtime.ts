@@ -70,7 +70,8 @@ export async function startRuntime(options: {
     logger.info(`bot ${verb}`, {
       bot: loaded.id,
       expiry: loaded.expiryUnit === 'ms' ? 'milliseconds (a Botpress project, as Botpress Cloud)' : 'seconds (as the reference page)',
-      ...(loaded.generated.written ? {} : { botpress: `.botpress left as it is: ${loaded.generated.reason}` }),
+      ...(loaded.generated.reason === undefined ? {} : { botpress: `.botpress left as it is: ${loaded.generated.reason}` }),
+      ...(loaded.clientFromEnv ? { sdk: `@botpress/sdk ${loaded.sdkVersion} takes no client: it reaches localbot's API over loopback HTTP (BP_API_URL)` } : {}),
     })
     if (loaded.simulated.length > 0)
       logger.warn('bp_modules not downloaded (bp add): localbot simulates them', { bot: loaded.id, packages: loaded.simulated })
@@ -137,7 +138,7 @@ export async function startRuntime(options: {
         unwatch?.()
         await ready.catch(() => undefined)
         await keeper.stop()
-        await dispatcher.idle()
+        await dispatcher.close()
         await store.close()
       })()
       return closing

@@ -1,4 +1,8 @@
 import assert from 'node:assert/strict'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
 import { describe, it } from 'node:test'
 import { testBot } from '../runtime/testing.ts'
 
@@ -98,5 +102,80 @@ describe('a Botpress project whose plugin needs an interface of an integration, 
     const t = await testBot('test/fixtures/project-bots/withplugin')
     assert.deepEqual(texts((await t.send('hi')).replies), ['still here'])
     await t.close()
+  })
+})
+
+describe('a bot whose SDK takes no client (before 7.x it builds one from BP_API_URL)', () => {
+  /**
+   * A bot folder with its own `@botpress/sdk` that behaves, as far as the handler goes, like 5.x: Botpress's
+   * own SDK whose `bot.handler` ignores `deps` and constructs the official client from the environment as each
+   * call starts. (5.4.3 itself, which this registry serves, was run by hand the same way.)
+   */
+  function oldSdkBot(): string {
+    const root = mkdtempSync(join(tmpdir(), 'localbot-old-sdk-'))
+    const dir = join(root, 'old')
+    const sdk = join(dir, 'node_modules', '@botpress', 'sdk')
+    mkdirSync(join(dir, 'src'), { recursive: true })
+    mkdirSync(sdk, { recursive: true })
+    writeFileSync(join(sdk, 'package.json'), JSON.stringify({ name: '@botpress/sdk', version: '5.4.3-localbot', main: 'index.js' }))
+    const require = createRequire(import.meta.url)
+    writeFileSync(
+      join(sdk, 'index.js'),
+      `const real = require(${JSON.stringify(require.resolve('@botpress/sdk'))})
+const { Client } = require(${JSON.stringify(require.resolve('@botpress/client'))})
+class Bot extends real.Bot {
+  constructor(props) {
+    super(props)
+    const handle = this.handler
+    this.handler = (request) => handle(request, { client: new Client({ botId: request.headers['x-bot-id'] }) })
+  }
+}
+module.exports = { ...real, Bot }
+`,
+    )
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'old', private: true, dependencies: { '@botpress/sdk': '5.4.3' } }))
+    writeFileSync(
+      join(dir, 'bot.definition.ts'),
+      `import * as sdk from '@botpress/sdk'
+export default new sdk.BotDefinition({ states: { count: { type: 'conversation', schema: sdk.z.object({ n: sdk.z.number() }) } }, events: { nudge: { schema: sdk.z.object({}) } } })
+`,
+    )
+    writeFileSync(
+      join(dir, 'src', 'index.ts'),
+      `import * as bp from '.botpress'
+const bot = new bp.Bot({ actions: {} })
+bot.on.message('*', async ({ client, ctx, conversation }) => {
+  const { state } = await client.getOrSetState({ type: 'conversation', id: conversation.id, name: 'count', payload: { n: 0 } })
+  await client.setState({ type: 'conversation', id: conversation.id, name: 'count', payload: { n: state.payload.n + 1 } })
+  await client.createMessage({ conversationId: conversation.id, userId: ctx.botId, type: 'text', payload: { text: 'count ' + (state.payload.n + 1) }, tags: {} })
+  if (state.payload.n === 1) await client.createEvent({ type: 'nudge', payload: {}, conversationId: conversation.id })
+})
+bot.on.event('nudge', async ({ client, ctx, event }) => {
+  await client.createMessage({ conversationId: event.conversationId!, userId: ctx.botId, type: 'text', payload: { text: 'nudged' }, tags: {} })
+})
+export default bot
+`,
+    )
+    return dir
+  }
+
+  it("reaches localbot's API over loopback HTTP, with each call's client: replies come back to the turn, states persist, events run", async () => {
+    const dir = oldSdkBot()
+    // A developer's shell may point the SDK at the cloud: the bot must reach localbot all the same, and the variable stays.
+    process.env.BP_API_URL = 'http://cloud.invalid'
+    try {
+      const t = await testBot(dir)
+      assert.ok(t.logs.some((l) => l.msg === 'bot loaded' && /5\.4\.3-localbot takes no client/.test(String(l.sdk))), 'the transport is said at load')
+      assert.deepEqual(texts((await t.send('hi', { conversationId: 'c1' })).replies), ['count 1'])
+      assert.deepEqual(texts((await t.send('hi', { conversationId: 'c1' })).replies), ['count 2'])
+      await t.runtime.dispatcher.idle()
+      assert.deepEqual(texts(await t.transcript('c1')).filter((text) => text !== 'hi'), ['count 1', 'count 2', 'nudged'])
+      assert.deepEqual(await t.state('conversation', 'c1', 'count'), { n: 2 })
+      assert.equal(process.env.BP_API_URL, 'http://cloud.invalid')
+      await t.close()
+    } finally {
+      delete process.env.BP_API_URL
+      rmSync(dirname(dir), { recursive: true, force: true })
+    }
   })
 })

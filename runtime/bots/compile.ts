@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { basename, dirname, join, resolve } from 'node:path'
 import { Script } from 'node:vm'
@@ -147,4 +147,21 @@ export function sdkFor(botDir: string): SdkModule {
   } catch {
     return ownRequire('@botpress/sdk') as SdkModule
   }
+}
+
+/** The version of the `@botpress/sdk` a bot folder gets (`sdkFor`), read from its package.json. */
+export function sdkVersionFor(botDir: string): string {
+  let main: string
+  try {
+    main = createRequire(join(botDir, 'index.js')).resolve('@botpress/sdk')
+  } catch {
+    main = ownRequire.resolve('@botpress/sdk')
+  }
+  for (let dir = dirname(main); dir !== dirname(dir); dir = dirname(dir)) {
+    const file = join(dir, 'package.json')
+    if (!existsSync(file)) continue
+    const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string }
+    if (pkg.name === '@botpress/sdk') return String(pkg.version)
+  }
+  return '0.0.0'
 }

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path'
 import { callNames, type StateDefinition } from '../client/index.ts'
 import { extendBotClient } from '../host/client-extension.ts'
 import type { Clock } from '../time/clock.ts'
-import { CompileError, loadModule, sdkFor, type SdkModule } from './compile.ts'
+import { CompileError, loadModule, sdkFor, sdkVersionFor, type SdkModule } from './compile.ts'
 import { generateBotpress } from './gen/index.ts'
 
 /** A bot as Botpress's SDK builds it: what localbot calls and reads of it. */
@@ -42,6 +42,10 @@ export type LoadedBot = {
   /** The definition's states, as the client takes them (expiry in `expiryUnit`). */
   states: Record<string, StateDefinition>
   expiryUnit: ExpiryUnit
+  /** The version of the bot's `@botpress/sdk` (its own installed copy, else localbot's). */
+  sdkVersion: string
+  /** Whether the bot's SDK builds its own client from `BP_API_URL` (before 7.x) rather than taking one. */
+  clientFromEnv: boolean
   /** Cron schedules, with JSON payloads. */
   recurringEvents: Record<string, RecurringEvent>
   /** `bp_modules` packages that localbot simulates because `bp add` has not downloaded them. */
@@ -158,7 +162,9 @@ export async function loadBot(folder: BotFolder, clock: Clock): Promise<LoadedBo
   for (const [name, state] of Object.entries(definition.states ?? {})) states[name] = { type: state.type, schema: state.schema, expiry: state.expiry }
   const recurringEvents: Record<string, RecurringEvent> = {}
   for (const [key, event] of Object.entries(definition.recurringEvents ?? {})) recurringEvents[key] = { ...event, payload: jsonPayload(event.payload) }
-  return { id: folder.id, dir: folder.dir, entry, bot, definition, states, expiryUnit: expiryUnitOf(folder.dir), recurringEvents, simulated, generated }
+  const sdkVersion = sdkVersionFor(folder.dir)
+  const clientFromEnv = Number.parseInt(sdkVersion, 10) < 7
+  return { id: folder.id, dir: folder.dir, entry, bot, definition, states, expiryUnit: expiryUnitOf(folder.dir), sdkVersion, clientFromEnv, recurringEvents, simulated, generated }
 }
 
 /** Loads bot folders; a bot that fails is returned as a failure and the others still load. */

@@ -20,6 +20,7 @@ import {
   type User,
 } from '../client/index.ts'
 import type { LoadedBot } from '../bots/loader.ts'
+import { ApiBridge } from '../host/api-bridge.ts'
 import { Supervisor, type HandlerCall } from '../host/supervisor.ts'
 import type { Logger } from '../log.ts'
 import { actionTriggered, eventReceived, messageCreated, outcomeOf, register, requestOf, stateExpired, workflowUpdate, type Operation, type WorkflowUpdate } from '../host/protocol.ts'
@@ -67,9 +68,12 @@ export class Dispatcher {
   private readonly inFlight = new Set<Promise<unknown>>()
   private readonly warnedActions = new Set<string>()
   readonly supervisor: Supervisor
+  /** The API for bots whose SDK reads `BP_API_URL` instead of taking a client; listens once one is called. */
+  private readonly bridge: ApiBridge
 
   constructor(private readonly options: { store: Store; clock: Clock; bus: Bus; logger: Logger; supervisor?: Supervisor }) {
     this.supervisor = options.supervisor ?? new Supervisor()
+    this.bridge = new ApiBridge({ clientOf: (botId) => this.bots.get(botId)?.client, logger: options.logger })
   }
 
   /** Adds a bot, or replaces its code (a reload): its data and client context stay. */
@@ -359,6 +363,12 @@ export class Dispatcher {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight])
   }
 
+  /** Waits for handlers in flight, then stops serving the API to bots that reach it over HTTP. */
+  async close(): Promise<void> {
+    await this.idle()
+    await this.bridge.close()
+  }
+
   private runtimeOf(botId: string): BotRuntime {
     const runtime = this.bots.get(botId)
     if (!runtime) throw new ResourceNotFoundError(`bot ${JSON.stringify(botId)} not found`)
@@ -390,9 +400,12 @@ export class Dispatcher {
     const request = requestOf(runtime.loaded.id, op, {})
     const call: HandlerCall = { bot: runtime.loaded.id, handler: turn.handler, fields: turn.fields, record: turn.record, logger, errors: [] }
     let response: unknown
+    // An SDK before 7.x builds its own client from BP_API_URL as the call starts: it gets the call's client over HTTP.
+    const lent = runtime.loaded.clientFromEnv ? await this.bridge.lend(runtime.loaded.id, client) : undefined
     const result = await this.supervisor.run(call, async () => {
-      response = await runtime.loaded.bot.handler(request, { client })
+      response = await (lent ? withApiUrl(lent.url, () => runtime.loaded.bot.handler(request)) : runtime.loaded.bot.handler(request, { client }))
     })
+    lent?.release()
     if (result.status === 'timedOut') {
       outcome.timedOut = true
       logger.error('handler timed out: abandoned, its conversation moves on; it runs again at the next start', { limitMs: this.supervisor.timeoutMs })
@@ -456,6 +469,18 @@ export class Dispatcher {
         return { output: {}, meta: { cached: false } }
       },
     } as Client
+  }
+}
+
+/** Runs `start` with `BP_API_URL` set to `url`, for the SDK to read as it constructs its client; then puts it back. */
+function withApiUrl<T>(url: string, start: () => T): T {
+  const previous = process.env.BP_API_URL
+  process.env.BP_API_URL = url
+  try {
+    return start()
+  } finally {
+    if (previous === undefined) delete process.env.BP_API_URL
+    else process.env.BP_API_URL = previous
   }
 }
 
