@@ -52,6 +52,12 @@ describe("the handler protocol, through Botpress's SDK", () => {
     await t.close()
   })
 
+  it("a handler's ctx.configuration is the definition's configuration defaults (Botpress's dashboard sets it in the cloud)", async () => {
+    const t = await testBot(features)
+    assert.deepEqual(texts((await t.send('config')).replies), ['configured: hey'])
+    await t.close()
+  })
+
   it('register runs when the bot is loaded, as when Botpress deploys it', async () => {
     const t = await testBot(features)
     await t.runtime.dispatcher.idle()

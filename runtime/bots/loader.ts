@@ -23,7 +23,7 @@ export type SdkDefinition = {
   recurringEvents?: Record<string, RecurringEvent>
   integrations?: Record<string, { name: string; alias?: string; simulated?: boolean; configuration?: unknown }>
   plugins?: Record<string, { name: string; alias?: string; configuration?: unknown }>
-  configuration?: unknown
+  configuration?: { schema?: { safeParse(value: unknown): { success: boolean; data?: unknown } } }
 }
 
 /** A cron-fired event of a definition (Botpress's `recurringEvents`, which `events.X.recurrence` becomes). */
@@ -44,6 +44,11 @@ export type LoadedBot = {
   expiryUnit: ExpiryUnit
   /** The version of the bot's `@botpress/sdk` (its own installed copy, else localbot's). */
   sdkVersion: string
+  /**
+   * The bot's configuration as handlers see it (`ctx.configuration`): what its schema makes of nothing, i.e. its
+   * defaults. Botpress takes it from the dashboard; localbot has none.
+   */
+  configuration: Record<string, unknown>
   /** Whether the bot's SDK builds its own client from `BP_API_URL` (before 7.x) rather than taking one. */
   clientFromEnv: boolean
   /** Cron schedules, with JSON payloads. */
@@ -164,7 +169,9 @@ export async function loadBot(folder: BotFolder, clock: Clock): Promise<LoadedBo
   for (const [key, event] of Object.entries(definition.recurringEvents ?? {})) recurringEvents[key] = { ...event, payload: jsonPayload(event.payload) }
   const sdkVersion = sdkVersionFor(folder.dir)
   const clientFromEnv = Number.parseInt(sdkVersion, 10) < 7
-  return { id: folder.id, dir: folder.dir, entry, bot, definition, states, expiryUnit: expiryUnitOf(folder.dir), sdkVersion, clientFromEnv, recurringEvents, simulated, generated }
+  const defaults = definition.configuration?.schema?.safeParse({})
+  const configuration = defaults?.success && typeof defaults.data === 'object' && defaults.data !== null ? (defaults.data as Record<string, unknown>) : {}
+  return { id: folder.id, dir: folder.dir, entry, bot, definition, states, expiryUnit: expiryUnitOf(folder.dir), sdkVersion, clientFromEnv, configuration, recurringEvents, simulated, generated }
 }
 
 /** Loads bot folders; a bot that fails is returned as a failure and the others still load. */

@@ -396,8 +396,8 @@ export class Dispatcher {
     const outcome: TurnOutcome = { failures: [], timedOut: false }
     const logger = this.options.logger.child({ ...turn.fields, handler: turn.handler })
     const client = this.handlerClient(runtime, turn.replies, turn.conversationId)
-    // The bot's configuration is set in Botpress's dashboard; none locally yet.
-    const request = requestOf(runtime.loaded.id, op, {})
+    // The bot's configuration is set in Botpress's dashboard: locally, its schema's defaults.
+    const request = requestOf(runtime.loaded.id, op, runtime.loaded.configuration)
     const call: HandlerCall = { bot: runtime.loaded.id, handler: turn.handler, fields: turn.fields, record: turn.record, logger, errors: [] }
     let response: unknown
     // An SDK before 7.x builds its own client from BP_API_URL as the call starts: it gets the call's client over HTTP.
