@@ -54,10 +54,12 @@ export async function startRuntime(options: {
   supervisor?: Supervisor
   /** Records whose handlers spun at the last run: marked failed at replay instead of run again. */
   spun?: Set<string>
+  /** An integration action without a mock fails instead of answering its schema's plausible output. */
+  strictActions?: boolean
 }): Promise<Runtime> {
   const { store, clock, logger, botsDir } = options
   const bus = createBus()
-  const dispatcher = new Dispatcher({ store, clock, bus, logger, supervisor: options.supervisor ?? new Supervisor(options.handlerTimeoutMs) })
+  const dispatcher = new Dispatcher({ store, clock, bus, logger, supervisor: options.supervisor ?? new Supervisor(options.handlerTimeoutMs), strictActions: options.strictActions })
   const keeper = new TimeKeeper({ store, clock, logger, work: dispatcher })
   /**
    * Puts a loaded bot to work: its code, its schedules (replaced, not doubled), its `register` call; says its

@@ -10,6 +10,7 @@
 import { basename, resolve } from 'node:path'
 import { MemoryLevel } from 'memory-level'
 import type { Client, Message, State, StateType } from './client/index.ts'
+import type { ActionCall, ActionMock } from './dispatch/actions.ts'
 import { createLogger, type LogLevel } from './log.ts'
 import { startRuntime, type Runtime } from './runtime.ts'
 import { Store, type Db } from './store/store.ts'
@@ -38,19 +39,34 @@ export type BotTest = {
   transcript(conversationId?: string): Promise<Message[]>
   /** A live state's payload, or undefined. */
   state(type: StateType, id: string, name: string): Promise<State['payload'] | undefined>
+  /**
+   * Answers an integration's (or a simulated plugin's) action with `mock` from now on, before the bot folder's
+   * `localbot.mocks.ts`: `t.mockAction('slack:addReaction', (input) => ({}))`.
+   */
+  mockAction(type: string, mock: ActionMock): void
+  /** Every action call the bot made to an integration or a simulated plugin, oldest first. */
+  readonly calls: readonly ActionCall[]
   /** Waits for handlers in flight, then closes the store. */
   close(): Promise<void>
 }
 
+/** How a bot runs under test. */
+export type TestOptions = {
+  clock?: VirtualClock
+  logLevel?: LogLevel
+  /** An action without a mock fails the call (as `--strict-actions`) instead of answering its schema's plausible output. */
+  strictActions?: boolean
+}
+
 /** Starts one bot folder over memory-level with a virtual clock (default start 2026-01-01T00:00:00Z). */
-export async function testBot(botDir: string, options: { clock?: VirtualClock; logLevel?: LogLevel } = {}): Promise<BotTest> {
+export async function testBot(botDir: string, options: TestOptions = {}): Promise<BotTest> {
   const dir = resolve(botDir)
   const botId = basename(dir)
   const clock = options.clock ?? new VirtualClock()
   const logs: Record<string, unknown>[] = []
   const logger = createLogger({ level: options.logLevel ?? 'debug', sink: { json: true, write: (line) => logs.push(JSON.parse(line)) } })
   const store = await Store.over(new MemoryLevel<string, string>() as unknown as Db)
-  const runtime = await startRuntime({ botsDir: resolve(dir, '..'), folders: [{ id: botId, dir }], store, clock, logger })
+  const runtime = await startRuntime({ botsDir: resolve(dir, '..'), folders: [{ id: botId, dir }], store, clock, logger, strictActions: options.strictActions })
   const failure = runtime.failures[0]
   if (failure) {
     await runtime.close()
@@ -90,6 +106,10 @@ export async function testBot(botDir: string, options: { clock?: VirtualClock; l
         if ((error as { type?: string }).type === 'ResourceNotFound') return undefined
         throw error
       }
+    },
+    mockAction: (type, mock) => runtime.dispatcher.actions.mock(botId, type, mock),
+    get calls() {
+      return runtime.dispatcher.actions.calls.filter((call) => call.botId === botId)
     },
     close: () => runtime.close(),
   }

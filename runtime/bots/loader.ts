@@ -3,6 +3,7 @@ import { readdir } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { callNames, type StateDefinition } from '../client/index.ts'
 import { extendBotClient } from '../host/client-extension.ts'
+import type { ActionMock, ActionSource } from '../dispatch/actions.ts'
 import type { Clock } from '../time/clock.ts'
 import { CompileError, loadModule, sdkFor, sdkVersionFor, type SdkModule } from './compile.ts'
 import { generateBotpress } from './gen/index.ts'
@@ -21,8 +22,8 @@ export type SdkDefinition = {
   states?: Record<string, { type: StateDefinition['type']; schema?: StateDefinition['schema']; expiry?: number }>
   events?: Record<string, unknown>
   recurringEvents?: Record<string, RecurringEvent>
-  integrations?: Record<string, { name: string; alias?: string; simulated?: boolean; configuration?: unknown }>
-  plugins?: Record<string, { name: string; alias?: string; configuration?: unknown }>
+  integrations?: Record<string, { name: string; alias?: string; simulated?: boolean; configuration?: unknown; definition?: { actions?: Record<string, { output?: { schema?: unknown } }> } }>
+  plugins?: Record<string, { name: string; alias?: string; simulated?: boolean; configuration?: unknown }>
   configuration?: { schema?: { safeParse(value: unknown): { success: boolean; data?: unknown } } }
 }
 
@@ -49,6 +50,8 @@ export type LoadedBot = {
    * defaults. Botpress takes it from the dashboard; localbot has none.
    */
   configuration: Record<string, unknown>
+  /** What answers its integrations' actions: its folder's mocks, its packages' output schemas. */
+  actions: ActionSource
   /** Whether the bot's SDK builds its own client from `BP_API_URL` (before 7.x) rather than taking one. */
   clientFromEnv: boolean
   /** Cron schedules, with JSON payloads. */
@@ -169,9 +172,40 @@ export async function loadBot(folder: BotFolder, clock: Clock): Promise<LoadedBo
   for (const [key, event] of Object.entries(definition.recurringEvents ?? {})) recurringEvents[key] = { ...event, payload: jsonPayload(event.payload) }
   const sdkVersion = sdkVersionFor(folder.dir)
   const clientFromEnv = Number.parseInt(sdkVersion, 10) < 7
+  const actions = await actionSourceOf(folder, definition, clock)
   const defaults = definition.configuration?.schema?.safeParse({})
   const configuration = defaults?.success && typeof defaults.data === 'object' && defaults.data !== null ? (defaults.data as Record<string, unknown>) : {}
-  return { id: folder.id, dir: folder.dir, entry, bot, definition, states, expiryUnit: expiryUnitOf(folder.dir), sdkVersion, clientFromEnv, configuration, recurringEvents, simulated, generated }
+  return { id: folder.id, dir: folder.dir, entry, bot, definition, states, expiryUnit: expiryUnitOf(folder.dir), sdkVersion, clientFromEnv, configuration, actions, recurringEvents, simulated, generated }
+}
+
+/** The file of a bot folder whose default export mocks its integrations' actions, by type (`slack:addReaction`). */
+export const MOCKS_FILES = ['localbot.mocks.ts', 'localbot.mocks.js']
+
+async function actionSourceOf(folder: BotFolder, definition: SdkDefinition, clock: Clock): Promise<ActionSource> {
+  const file = MOCKS_FILES.map((name) => join(folder.dir, name)).find((path) => existsSync(path))
+  let mocks: Record<string, ActionMock> = {}
+  if (file) {
+    let loaded: unknown
+    try {
+      loaded = (await loadModule(file, { botDir: folder.dir, clock })).default
+    } catch (cause) {
+      throw new BotLoadError(folder.id, file, { cause })
+    }
+    const wrong = typeof loaded !== 'object' || loaded === null ? ['(the default export)'] : Object.entries(loaded).filter(([, mock]) => typeof mock !== 'function').map(([type]) => type)
+    if (wrong.length > 0) throw new BotLoadError(folder.id, file, { cause: new Error(`the default export must map action types to functions (input) => output; not a function: ${wrong.join(', ')}`) })
+    mocks = loaded as Record<string, ActionMock>
+  }
+  return {
+    mocks,
+    mocksFile: file ?? join(folder.dir, MOCKS_FILES[0]!),
+    outputSchema(type) {
+      const [alias, name] = type.split(':')
+      if (alias === undefined || name === undefined) return undefined
+      const integration = Object.hasOwn(definition.integrations ?? {}, alias) ? definition.integrations![alias] : undefined
+      const action = integration?.definition?.actions && Object.hasOwn(integration.definition.actions, name) ? integration.definition.actions[name] : undefined
+      return action?.output?.schema as ReturnType<ActionSource['outputSchema']>
+    },
+  }
 }
 
 /** Loads bot folders; a bot that fails is returned as a failure and the others still load. */

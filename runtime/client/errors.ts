@@ -10,6 +10,7 @@ export const errorTypes = {
   ResourceNotFound: { code: 404, description: 'an unknown id, or a missing or expired state' },
   MethodNotFound: { code: 405, description: 'no such HTTP route' },
   AlreadyExists: { code: 409, description: 'a record with that id exists already' },
+  Runtime: { code: 400, description: "an integration's action failed: its mock threw or broke the action's output schema, or it has none under --strict-actions" },
   PayloadTooLarge: { code: 413, description: 'a state or message payload over 128 KiB, an HTTP body over 1 MiB' },
   Internal: { code: 500, description: 'a bug in localbot' },
   Unavailable: { code: 503, description: 'the disk is full or the process is out of file descriptors: nothing was written, retry later (Retry-After)' },
@@ -49,6 +50,8 @@ function errorClass<T extends ErrorType>(type: T) {
 export const ResourceNotFoundError = errorClass('ResourceNotFound')
 /** Bad input. */
 export const InvalidPayloadError = errorClass('InvalidPayload')
+/** An action that failed where it runs (for integrations' actions here: their mocks). */
+export const RuntimeError = errorClass('Runtime')
 /** A payload over its size limit. */
 export const PayloadTooLargeError = errorClass('PayloadTooLarge')
 /** A record exists already. */

@@ -1,5 +1,6 @@
 import mittImport, { type Emitter } from 'mitt'
 import type { Event, Message, State } from '../client/index.ts'
+import type { ActionCall } from './actions.ts'
 
 /** What the runtime announces; the REPL and HTTP faces listen. */
 export type RuntimeEvents = {
@@ -11,6 +12,8 @@ export type RuntimeEvents = {
   event: { botId: string; event: Event }
   /** A state that expired, once its handlers have run. */
   stateExpired: { botId: string; state: State }
+  /** An action call of an integration or simulated plugin, once answered (or failed). */
+  action: ActionCall
 }
 
 // mitt's types describe its CommonJS build; under ESM its default export is the function itself.

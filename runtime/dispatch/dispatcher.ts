@@ -21,6 +21,7 @@ import {
 } from '../client/index.ts'
 import type { LoadedBot } from '../bots/loader.ts'
 import { ApiBridge } from '../host/api-bridge.ts'
+import { Actions } from './actions.ts'
 import { Supervisor, type HandlerCall } from '../host/supervisor.ts'
 import type { Logger } from '../log.ts'
 import { actionTriggered, eventReceived, messageCreated, outcomeOf, register, requestOf, stateExpired, workflowUpdate, type Operation, type WorkflowUpdate } from '../host/protocol.ts'
@@ -66,13 +67,15 @@ export class Dispatcher {
   private readonly bots = new Map<string, BotRuntime>()
   private readonly queues = new Locks()
   private readonly inFlight = new Set<Promise<unknown>>()
-  private readonly warnedActions = new Set<string>()
   readonly supervisor: Supervisor
+  /** Integrations' and simulated plugins' actions: mocks, and the record of calls. */
+  readonly actions: Actions
   /** The API for bots whose SDK reads `BP_API_URL` instead of taking a client; listens once one is called. */
   private readonly bridge: ApiBridge
 
-  constructor(private readonly options: { store: Store; clock: Clock; bus: Bus; logger: Logger; supervisor?: Supervisor }) {
+  constructor(private readonly options: { store: Store; clock: Clock; bus: Bus; logger: Logger; supervisor?: Supervisor; strictActions?: boolean }) {
     this.supervisor = options.supervisor ?? new Supervisor()
+    this.actions = new Actions({ logger: options.logger, bus: options.bus, clock: options.clock, strict: options.strictActions })
     this.bridge = new ApiBridge({ clientOf: (botId) => this.bots.get(botId)?.client, logger: options.logger })
   }
 
@@ -460,16 +463,24 @@ export class Dispatcher {
         return result
       },
       callAction: async (input: { type: string; input?: unknown }) => {
-        // Integration and plugin actions have no cloud to run them: answered empty until mocks do (issue 12).
         const type = String(input?.type)
-        if (!this.warnedActions.has(`${botId}\u0000${type}`)) {
-          this.warnedActions.add(`${botId}\u0000${type}`)
-          this.options.logger.warn('action answered with an empty output: no integration runs it locally', { bot: botId, action: type })
-        }
-        return { output: {}, meta: { cached: false } }
+        // The bot's own actions, and its plugins' (`hitl#startHitl`), run on the bot, as the cloud sends them back;
+        // integrations' and simulated plugins' actions are answered by mocks.
+        const output = isOwnAction(runtime.loaded, type) ? await this.triggerAction(botId, type, input?.input ?? {}) : (await this.actions.call(botId, runtime.loaded.actions, type, input?.input ?? {})).output
+        return { output, meta: { cached: false } }
       },
     } as Client
   }
+}
+
+/** Whether an action type is the bot's own or a running plugin's, rather than an integration's or a simulated plugin's. */
+function isOwnAction(loaded: LoadedBot, type: string): boolean {
+  if (type.includes(':')) return false
+  const hash = type.indexOf('#')
+  if (hash < 0) return true
+  const plugins = loaded.definition.plugins ?? {}
+  const alias = type.slice(0, hash)
+  return Object.hasOwn(plugins, alias) && !plugins[alias]!.simulated
 }
 
 /** Runs `start` with `BP_API_URL` set to `url`, for the SDK to read as it constructs its client; then puts it back. */

@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import * as sdk from '@botpress/sdk'
+import { plausible } from '../runtime/dispatch/actions.ts'
+import { testBot } from '../runtime/testing.ts'
+
+// A Botpress project calling integration actions: inventory's package is in its bp_modules (with output
+// schemas), slack's is simulated; its localbot.mocks.ts mocks inventory:checkStock.
+const shop = 'test/fixtures/action-bots/shop'
+const texts = (messages: { payload: Record<string, unknown> }[]) => messages.map((m) => m.payload.text)
+
+describe("integrations' actions, answered by mocks", () => {
+  it("the bot folder's mock answers, and every call is recorded with its input and output", async () => {
+    const t = await testBot(shop)
+    assert.deepEqual(texts((await t.send('stock apple')).replies), ['7 in stock'])
+    assert.deepEqual(texts((await t.send('stock none')).replies), ['out of stock'])
+    assert.deepEqual(
+      t.calls.map(({ type, input, output, answeredBy }) => ({ type, input, output, answeredBy })),
+      [
+        { type: 'inventory:checkStock', input: { sku: 'apple' }, output: { inStock: true, count: 7 }, answeredBy: 'mock' },
+        { type: 'inventory:checkStock', input: { sku: 'none' }, output: { inStock: false, count: 0 }, answeredBy: 'mock' },
+      ],
+    )
+    await t.close()
+  })
+
+  it("the harness's mockAction answers before the folder's mock", async () => {
+    const t = await testBot(shop)
+    t.mockAction('inventory:checkStock', ({ sku }) => ({ inStock: true, count: sku.length }))
+    assert.deepEqual(texts((await t.send('stock melon')).replies), ['5 in stock'])
+    await t.close()
+  })
+
+  it("without a mock, an action answers its output schema's plausible value and says once how to add a mock", async () => {
+    const t = await testBot(shop)
+    assert.deepEqual(texts((await t.send('reserve pear')).replies), ["reservation '' held"])
+    assert.deepEqual(texts((await t.send('reserve fig')).replies), ["reservation '' held"])
+    // A simulated integration's action has no schema: {}.
+    assert.deepEqual(texts((await t.send('react')).replies), ['reacted'])
+    const warnings = t.logs.filter((l) => l.level === 'warn' && String(l.msg).includes('has no mock'))
+    assert.deepEqual(warnings.map((l) => l.action), ['inventory:reserve', 'slack:addReaction'])
+    assert.match(String(warnings[0]!.msg), /localbot\.mocks\.ts.*mockAction\('inventory:reserve'/)
+    assert.deepEqual(t.calls.map((c) => [c.answeredBy, c.output]), [['schema', { reservationId: '', status: 'held' }], ['schema', { reservationId: '', status: 'held' }], ['schema', {}]])
+    await t.close()
+  })
+
+  it("a mock whose output breaks the action's schema fails the call with a clear error", async () => {
+    const t = await testBot(shop)
+    t.mockAction('inventory:checkStock', () => ({ inStock: 'yes' }))
+    const { replies, message } = await t.send('stock apple')
+    assert.deepEqual(replies, [])
+    const { events } = await t.client.listEvents({ messageId: message.id })
+    assert.equal(events[0]!.status, 'failed')
+    assert.equal(events[0]!.failureReason, "action inventory:checkStock: its mock's output breaks the action's output schema: inStock: Expected boolean, received string; count: Required")
+    assert.equal(t.calls[0]!.error, events[0]!.failureReason)
+    await t.close()
+  })
+
+  it('a mock that throws fails the call with its message', async () => {
+    const t = await testBot(shop)
+    t.mockAction('slack:addReaction', () => {
+      throw new Error('rate limited')
+    })
+    const { message } = await t.send('react')
+    const { events } = await t.client.listEvents({ messageId: message.id })
+    assert.match(String(events[0]!.failureReason), /action slack:addReaction: its mock threw: rate limited/)
+    await t.close()
+  })
+
+  it('strictActions: an action without a mock is an error naming how to add one', async () => {
+    const t = await testBot(shop, { strictActions: true })
+    assert.deepEqual(texts((await t.send('stock apple')).replies), ['7 in stock'])
+    const { message } = await t.send('reserve pear')
+    const { events } = await t.client.listEvents({ messageId: message.id })
+    assert.match(String(events[0]!.failureReason), /action inventory:reserve has no mock \(--strict-actions\): add a mock/)
+    await t.close()
+  })
+
+  it("the bot's own actions called through the client run on the bot", async () => {
+    const t = await testBot('test/fixtures/sdk-bots/features')
+    const { output } = await t.client.callAction({ type: 'double', input: { n: 4 } })
+    assert.deepEqual(output, { result: 8 })
+    assert.deepEqual(t.calls, [])
+    await t.close()
+  })
+})
+
+describe('plausible outputs', () => {
+  const z = sdk.z
+  it('fills what a schema requires with its most neutral value, defaults first, optional fields left out', () => {
+    const schema = z.object({
+      id: z.string(),
+      n: z.number(),
+      ok: z.boolean(),
+      tags: z.array(z.string()),
+      meta: z.record(z.string()),
+      kind: z.enum(['a', 'b']),
+      lit: z.literal('x'),
+      maybe: z.string().nullable(),
+      later: z.string().optional(),
+      size: z.number().default(3),
+      either: z.union([z.number(), z.string()]),
+      nested: z.object({ deep: z.string() }),
+    })
+    assert.deepEqual(plausible(schema), { id: '', n: 0, ok: false, tags: [], meta: {}, kind: 'a', lit: 'x', maybe: null, size: 3, either: 0, nested: { deep: '' } })
+  })
+
+  it('answers what it built when a refinement refuses it', () => {
+    assert.deepEqual(plausible(z.object({ email: z.string().email() })), { email: '' })
+  })
+})
