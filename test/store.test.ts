@@ -18,6 +18,15 @@ for (const backend of backends) {
       await close()
     })
 
+    it('a read that names one key twice answers it twice, from LevelDB and then from the cache', async () => {
+      const { store, close } = await backend.open()
+      await store.batch([{ type: 'put', key: 'a', value: '1' }])
+      await store.flush()
+      assert.deepEqual(await store.getMany(['a', 'b', 'a', 'b']), ['1', undefined, '1', undefined])
+      assert.deepEqual(await store.getMany(['a', 'a']), ['1', '1'])
+      await close()
+    })
+
     it('range reads see staged writes', async () => {
       const { store, close } = await backend.open()
       await store.batch([{ type: 'put', key: 'k1', value: '' }])

@@ -46,7 +46,8 @@ export class ReadCache {
       })
       return out
     } finally {
-      for (const key of missing) {
+      // Once per key: a key asked for twice in one read has one entry to clear.
+      for (const key of new Set(missing)) {
         const tokens = this.inflight.get(key)!.filter((t) => t !== token)
         if (tokens.length === 0) this.inflight.delete(key)
         else this.inflight.set(key, tokens)
