@@ -53,7 +53,7 @@ it('each route of the table is the method and path @botpress/client 1.45 sends f
   await new Promise<void>((done) => recorder.listen(0, '127.0.0.1', done))
   try {
     const client = new BotpressClient({ apiUrl: `http://127.0.0.1:${(recorder.address() as AddressInfo).port}`, botId: BOT, token: 'x' })
-    const params = { id: 'p-id', userId: 'p-userId', type: 'p-type', name: 'p-name', key: 'p-key' }
+    const params = { id: 'p-id', userId: 'p-userId', type: 'p-type', name: 'p-name', key: 'p-key', table: 'p-table' }
     for (const route of routes) {
       const call = (client as unknown as Record<string, (input: unknown) => Promise<unknown>>)[route.name]
       assert.equal(typeof call, 'function', `@botpress/client has ${route.name}`)

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { z } from 'zod'
 import { callNames, type Client } from '../runtime/client/index.ts'
+import { MAX_FILE_BYTES } from '../runtime/client/files.ts'
 import type { Store } from '../runtime/store/store.ts'
 import { backends } from './support/backends.ts'
 import { dump, testClient } from './support/client.ts'
@@ -17,6 +18,7 @@ type Scene = {
   messageId: string
   eventId: string
   workflowId: string
+  fileId: string
   tokens: {
     conversations: string
     conversationsByUpdate: string
@@ -30,6 +32,8 @@ type Scene = {
     otherBotStates: string
     workflows: string
     tagValues: string
+    files: string
+    filesByKey: string
   }
 }
 
@@ -349,6 +353,101 @@ const cases: Record<CallName, Case[]> = {
     invalid('a token of another tag’s values', (s) => ({ key: 'other', type: 'conversation', nextToken: s.tokens.tagValues }), 'nextToken'),
     invalid('a token of the same tag on users', (s) => ({ key: 'n', type: 'user', nextToken: s.tokens.tagValues }), 'nextToken'),
   ],
+  upsertFile: [
+    invalid('no input at all', () => undefined, 'key'),
+    invalid('no key', () => ({ size: 3 }), 'key'),
+    invalid('a key that is a number', () => ({ key: 1, size: 3 }), 'key'),
+    invalid('no size', () => ({ key: 'a.txt' }), 'size'),
+    invalid('a negative size', () => ({ key: 'a.txt', size: -1 }), 'size'),
+    invalid('a tag whose value is a number', () => ({ key: 'a.txt', size: 3, tags: { a: 1 } }), 'tags.a'),
+    invalid('an unknown access policy', () => ({ key: 'a.txt', size: 3, accessPolicies: ['everyone'] }), 'accessPolicies.0'),
+    invalid('an expiry in the past', () => ({ key: 'a.txt', size: 3, expiresAt: '2020-01-01T00:00:00Z' }), 'expiresAt'),
+    invalid('metadata that is circular', () => ({ key: 'a.txt', size: 3, metadata: circular() }), 'metadata'),
+    tooLarge('a size over the limit', () => ({ key: 'a.txt', size: MAX_FILE_BYTES + 1 })),
+  ],
+  uploadFile: [
+    invalid('neither content nor url', () => ({ key: 'a.txt' }), 'content'),
+    invalid('both content and url', () => ({ key: 'a.txt', content: 'x', url: 'http://127.0.0.1:1/x' }), 'content'),
+    invalid('content that is a number', () => ({ key: 'a.txt', content: 5 }), 'content'),
+    invalid('a url that is not one', () => ({ key: 'a.txt', url: 'somewhere' }), 'url'),
+    invalid('an expiry past 90 days', () => ({ key: 'a.txt', content: 'x', expiresAt: '2030-01-01T00:00:00Z' }), 'expiresAt'),
+    tooLarge('content over the limit', () => ({ key: 'a.txt', content: Buffer.alloc(MAX_FILE_BYTES + 1) })),
+  ],
+  getFile: [...badIds(), missing('an unknown id', () => ({ id: 'file_nope' }), () => ['file_nope'])],
+  listFiles: [
+    ...badPaging(() => ({}), ['conversations', 'users', 'filesByKey']),
+    invalid('an unknown sortField', () => ({ sortField: 'name' }), 'sortField'),
+    invalid('ids that is text', () => ({ ids: 'file_1' }), 'ids'),
+    invalid('over 50 ids', () => ({ ids: Array.from({ length: 51 }, (_, i) => `file_${i}`) }), 'ids'),
+    invalid('a tag filter with a number', () => ({ tags: { a: 1 } }), 'tags.a'),
+  ],
+  updateFileMetadata: [
+    ...badIds(() => ({ tags: { a: 'b' } })),
+    invalid('metadata that is text', (s) => ({ id: s.fileId, metadata: 'x' }), 'metadata'),
+    invalid('a tag whose value is a number', (s) => ({ id: s.fileId, tags: { a: 1 } }), 'tags.a'),
+    invalid('an expiry in the past', (s) => ({ id: s.fileId, expiresAt: '2020-01-01T00:00:00Z' }), 'expiresAt'),
+    missing('an unknown id', () => ({ id: 'file_nope', tags: { a: 'b' } }), () => ['file_nope']),
+  ],
+  deleteFile: [...badIds(), missing('an unknown id', () => ({ id: 'file_nope' }), () => ['file_nope'])],
+
+  listTables: [invalid('tags that are text', () => ({ tags: 'a' }), 'tags')],
+  getTable: [
+    invalid('no table', () => ({}), 'table'),
+    invalid('a table that is a number', () => ({ table: 1 }), 'table'),
+    missing('an undeclared table', () => ({ table: 'nopeTable' }), () => ['nopeTable']),
+  ],
+  getOrCreateTable: [
+    invalid('no schema', () => ({ table: 'newTable' }), 'schema'),
+    invalid('a new table whose schema has no columns', () => ({ table: 'newTable', schema: { type: 'object' } }), 'schema.properties'),
+    invalid('a column of an unknown type', () => ({ table: 'newTable', schema: { properties: { a: { type: 'date' } } } }), 'schema.properties.a.type'),
+    invalid('a name that does not end with Table', () => ({ table: 'notes', schema: { properties: {} } }), 'table', 'Table'),
+  ],
+  getTableRow: [
+    invalid('no id', () => ({ table: 'notesTable' }), 'id'),
+    invalid('an id that is text', () => ({ table: 'notesTable', id: 'one' }), 'id'),
+    invalid('an id of 0', () => ({ table: 'notesTable', id: 0 }), 'id'),
+    invalid('an id past the 15 digits of a key', () => ({ table: 'notesTable', id: 10 ** 15 }), 'id'),
+    missing('an unknown row', () => ({ table: 'notesTable', id: 999 }), () => ['999']),
+    missing('an undeclared table', () => ({ table: 'nopeTable', id: 1 }), () => ['nopeTable']),
+  ],
+  createTableRows: [
+    invalid('no rows', () => ({ table: 'notesTable' }), 'rows'),
+    invalid('no row at all', () => ({ table: 'notesTable', rows: [] }), 'rows'),
+    invalid('a row that is text', () => ({ table: 'notesTable', rows: ['x'] }), 'rows.0'),
+    invalid('a good row, then one whose column breaks the schema', () => ({ table: 'notesTable', rows: [{ title: 'ok' }, { title: 5 }] }), 'rows.1.title', 'notesTable'),
+    invalid('a row without a required column', () => ({ table: 'notesTable', rows: [{ done: true }] }), 'rows.0.title'),
+    tooLarge('a row over 4 KB', () => ({ table: 'notesTable', rows: [{ title: 'x'.repeat(5000) }] })),
+    missing('an undeclared table', () => ({ table: 'nopeTable', rows: [{ title: 'x' }] }), () => ['nopeTable']),
+  ],
+  findTableRows: [
+    invalid('an unknown operator', () => ({ table: 'notesTable', filter: { title: { $like: 'a%' } } }), 'filter.title.$like'),
+    invalid('an unknown top-level operator', () => ({ table: 'notesTable', filter: { $nor: [] } }), 'filter.$nor'),
+    invalid('$in with a value that is not a list', () => ({ table: 'notesTable', filter: { title: { $in: 'a' } } }), 'filter.title.$in'),
+    invalid('a $regex that does not compile', () => ({ table: 'notesTable', filter: { title: { $regex: '(' } } }), 'filter.title.$regex'),
+    invalid('$or that is not a list', () => ({ table: 'notesTable', filter: { $or: { title: 'a' } } }), 'filter.$or'),
+    invalid('limit 0', () => ({ table: 'notesTable', limit: 0 }), 'limit'),
+    invalid('limit 1001', () => ({ table: 'notesTable', limit: 1001 }), 'limit'),
+    invalid('a group (aggregations are not simulated)', () => ({ table: 'notesTable', group: { title: 'key' } }), 'group'),
+    missing('an undeclared table', () => ({ table: 'nopeTable' }), () => ['nopeTable']),
+  ],
+  updateTableRows: [
+    invalid('a row without id', () => ({ table: 'notesTable', rows: [{ title: 'x' }] }), 'rows.0.id'),
+    invalid('a change that breaks the schema', () => ({ table: 'notesTable', rows: [{ id: 1, title: 'ok' }, { id: 2, done: 'yes' }] }), 'rows.1.done'),
+    missing('an unknown row, after a known one', () => ({ table: 'notesTable', rows: [{ id: 1, title: 'ok' }, { id: 999, title: 'x' }] }), () => ['999']),
+  ],
+  upsertTableRows: [
+    invalid('no row at all', () => ({ table: 'notesTable', rows: [] }), 'rows'),
+    invalid('a new row that breaks the schema', () => ({ table: 'notesTable', keyColumn: 'title', rows: [{ title: 'brand new', done: 1 }] }), 'rows.0.done'),
+    missing('an undeclared table', () => ({ table: 'nopeTable', rows: [{ title: 'x' }] }), () => ['nopeTable']),
+  ],
+  deleteTableRows: [
+    invalid('none of ids, filter and deleteAllRows', () => ({ table: 'notesTable' }), 'ids'),
+    invalid('both ids and a filter', () => ({ table: 'notesTable', ids: [1], filter: { title: 'a' } }), 'ids'),
+    invalid('a filter with an unknown operator', () => ({ table: 'notesTable', filter: { title: { $like: 'a' } } }), 'filter.title.$like'),
+    invalid('ids that are text', () => ({ table: 'notesTable', ids: ['1'] }), 'ids.0'),
+    missing('an undeclared table', () => ({ table: 'nopeTable', deleteAllRows: true }), () => ['nopeTable']),
+  ],
+
   trackAnalytics: [
     invalid('no name', () => ({ count: 1 }), 'name'),
     invalid('no count', () => ({ name: 'signups' }), 'count'),
@@ -369,6 +468,8 @@ const codes = { InvalidPayload: 400, ResourceNotFound: 404, PayloadTooLarge: 413
 const states = {
   sessionData: { type: 'conversation' as const, schema: z.object({ startTime: z.string(), data: z.record(z.string(), z.any()) }), expiry: 3600 },
 }
+
+const tables = { notesTable: { schema: z.object({ title: z.string(), done: z.boolean().optional() }) } }
 
 async function tokenOf(page: Promise<{ meta: { nextToken?: string } }>): Promise<string> {
   const { meta } = await page
@@ -401,6 +502,9 @@ async function buildScene(client: Client, other: Client): Promise<Scene> {
   for (let i = 0; i < 3; i++) await other.createConversation({})
   const otherConversation = (await other.createConversation({})).conversation
   for (const name of ['x', 'y']) await other.setState({ type: 'conversation', id: otherConversation.id, name, payload: {} })
+  let fileId = ''
+  for (const key of ['a.txt', 'b.txt']) fileId = (await client.uploadFile({ key, content: key })).file.id
+  await client.createTableRows({ table: 'notesTable', rows: [{ title: 'a' }, { title: 'b' }] })
 
   return {
     conversationId: c0.id,
@@ -410,6 +514,7 @@ async function buildScene(client: Client, other: Client): Promise<Scene> {
     messageId,
     eventId,
     workflowId,
+    fileId,
     tokens: {
       conversations: await tokenOf(client.listConversations({ limit: 1 })),
       conversationsByUpdate: await tokenOf(client.listConversations({ limit: 1, sortField: 'updatedAt' })),
@@ -423,6 +528,8 @@ async function buildScene(client: Client, other: Client): Promise<Scene> {
       otherBotStates: await tokenOf(other.listStates({ type: 'conversation', id: otherConversation.id, limit: 1 })),
       workflows: await tokenOf(client.listWorkflows({ limit: 1 })),
       tagValues: await tokenOf(client.listTagValues({ key: 'n', type: 'conversation', limit: 1 })),
+      files: await tokenOf(client.listFiles({ pageSize: 1 })),
+      filesByKey: await tokenOf(client.listFiles({ pageSize: 1, sortField: 'key' })),
     },
   }
 }
@@ -444,7 +551,7 @@ for (const backend of backends) {
 
     before(async () => {
       ;({ store, close } = await backend.open())
-      client = testClient(store, { botId: 'bot1', states }).client
+      client = testClient(store, { botId: 'bot1', states, tables }).client
       const other = testClient(store, { botId: 'bot2' }).client
       scene = await buildScene(client, other)
     })

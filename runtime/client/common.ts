@@ -13,6 +13,18 @@ export type StateType = (typeof stateTypes)[number]
 /** What the client needs to know of a state declared in the bot's definition. */
 export type StateDefinition = { type: StateType; schema?: z.ZodType; expiry?: number }
 
+/** The schema of a definition's table: Botpress's zui (zod 3 style), read structurally. */
+export type RowSchema = {
+  safeParse(value: unknown): { success: true; data: unknown } | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } }
+  toJSONSchema?: () => unknown
+}
+
+/** What the client needs to know of a table declared in the bot's definition. */
+export type TableDefinition = { schema: RowSchema; keyColumn?: string | null; factor?: number; frozen?: boolean; tags?: Record<string, string> }
+
+/** The origin (`http://HOST:PORT`) that file URLs name: set by the HTTP face once it listens. */
+export type FileLinks = { origin?: string }
+
 /**
  * The unit of a state's `expiry`, in calls, in answers and in the definition: seconds as the reference page
  * says, or milliseconds as Botpress Cloud (a bot that is a Botpress project). Stored records keep seconds.
@@ -32,6 +44,10 @@ export type ClientContext = {
   states: Record<string, StateDefinition>
   expiryUnit: ExpiryUnit
   logger?: ClientLogger
+  /** The definition's tables (with its plugins'), by name; getOrCreateTable adds stored ones. */
+  tables: Record<string, TableDefinition>
+  /** Where file content is served over HTTP, shared by every bot's context; no origin without an HTTP face. */
+  files: FileLinks
   /**
    * Told of states that had expired (but the time keeper had not taken yet) when a write replaced or
    * deleted them: they were moved aside in the same batch, and their stateExpired handlers are owed.
@@ -95,7 +111,7 @@ export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
  * what it does with the parsed input. The in-process client and the HTTP transport both read it.
  */
 export type Operation<S extends z.ZodType = z.ZodType, R = unknown> = {
-  route?: { method: HttpMethod; path: `/v1/chat/${string}` }
+  route?: { method: HttpMethod; path: `/v1/${string}` }
   input: S
   run: (ctx: ClientContext, input: z.output<S>) => Promise<R>
 }
@@ -229,8 +245,11 @@ export function nowIso(ctx: ClientContext): string {
   return new Date(ctx.clock.now()).toISOString()
 }
 
-/** What a write locks besides its bot: a conversation, a user, a message, an event, a workflow, or a state owner. */
-export type LockTarget = ['c' | 'u' | 'm' | 'e' | 'w', string] | ['s', string, string]
+/**
+ * What a write locks besides its bot: a conversation, a user, a message, an event, a workflow, a file (by its
+ * key), a table (by its name), or a state owner.
+ */
+export type LockTarget = ['c' | 'u' | 'm' | 'e' | 'w' | 'f' | 't', string] | ['s', string, string]
 
 /**
  * Runs a read-check-write sequence of one bot: the bot's lock shared, the records it touches alone.

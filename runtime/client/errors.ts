@@ -5,13 +5,13 @@ import { randomBytes } from 'node:crypto'
  * `{ type, code, message, id, isApiError }`, where `code` is the HTTP status.
  */
 export const errorTypes = {
-  InvalidPayload: { code: 400, description: 'bad input: a missing or malformed field, a payload that fails its state schema' },
+  InvalidPayload: { code: 400, description: 'bad input: a missing or malformed field, a payload that fails its state schema, a row that fails its table schema' },
   Unauthorized: { code: 401, description: 'the HTTP token is missing or wrong' },
-  ResourceNotFound: { code: 404, description: 'an unknown id, or a missing or expired state' },
+  ResourceNotFound: { code: 404, description: 'an unknown id or table, a missing or expired state, a file URL whose token is wrong' },
   MethodNotFound: { code: 405, description: 'no such HTTP route' },
   AlreadyExists: { code: 409, description: 'a record with that id exists already' },
   Runtime: { code: 400, description: "an integration's action failed: its mock threw or broke the action's output schema, or it has none under --strict-actions" },
-  PayloadTooLarge: { code: 413, description: 'a state or message payload over 128 KiB, an HTTP body over 1 MiB' },
+  PayloadTooLarge: { code: 413, description: 'a state or message payload over 128 KiB, a table row over 4 KB times its table factor, a file over 32 MiB, an HTTP body over 1 MiB' },
   Internal: { code: 500, description: 'a bug in localbot' },
   Unavailable: { code: 503, description: 'the disk is full or the process is out of file descriptors: nothing was written, retry later (Retry-After)' },
 } as const

@@ -3,13 +3,15 @@ import type { Store } from '../store/store.ts'
 import type { Clock } from '../time/clock.ts'
 import { analyticsOps } from './analytics.ts'
 import { cascadeOps } from './cascade.ts'
-import { parseInput, type ClientContext, type ClientLogger, type ExpiryUnit, type Operation, type StateDefinition } from './common.ts'
+import { parseInput, type ClientContext, type ClientLogger, type ExpiryUnit, type FileLinks, type Operation, type StateDefinition, type TableDefinition } from './common.ts'
 import { conversationOps } from './conversations.ts'
 import { eventOps } from './events.ts'
+import { fileOps } from './files.ts'
 import { idGenerator, type IdGenerator } from './ids.ts'
 import { messageOps } from './messages.ts'
 import { participantOps } from './participants.ts'
 import { stateOps } from './states.ts'
+import { tableOps } from './tables.ts'
 import { tagValueOps } from './tag-values.ts'
 import { userOps } from './users.ts'
 import { workflowOps } from './workflows.ts'
@@ -24,6 +26,8 @@ export const operations = {
   ...stateOps,
   ...cascadeOps,
   ...workflowOps,
+  ...fileOps,
+  ...tableOps,
   ...tagValueOps,
   ...analyticsOps,
 }
@@ -40,12 +44,15 @@ export type Client = { [K in keyof Operations]: Call<Operations[K]> }
 /** The names of every client call. */
 export const callNames = Object.keys(operations) as (keyof Operations)[]
 
-/** What a client needs: the store, the bot, the clock and the bot's declared states. */
+/** What a client needs: the store, the bot, the clock, the bot's declared states and tables. */
 export type ClientOptions = {
   store: Store
   botId: string
   clock: Clock
   states?: Record<string, StateDefinition>
+  tables?: Record<string, TableDefinition>
+  /** Where file content is served (see FileLinks); every bot of a runtime shares one. */
+  files?: FileLinks
   /** The unit of states' `expiry` (default seconds, as the reference page; ms for a Botpress project). */
   expiryUnit?: ExpiryUnit
   /** Where trackAnalytics reports. */
@@ -60,6 +67,8 @@ export function createClientContext(options: ClientOptions): ClientContext {
     botId: options.botId,
     clock: options.clock,
     states: options.states ?? {},
+    tables: options.tables ?? {},
+    files: options.files ?? {},
     expiryUnit: options.expiryUnit ?? 'seconds',
     logger: options.logger,
     ids: options.ids ?? idGenerator(options.clock),
@@ -93,4 +102,6 @@ export type { Event, EventStatus } from './events.ts'
 /** A state as the API answers (`State` in states.ts is the stored record). */
 export type { BotpressState as State, State as StoredState } from './states.ts'
 export type { Workflow, WorkflowStatus } from './workflows.ts'
-export type { StateDefinition, StateType, Tags } from './common.ts'
+export type { FileLinks, StateDefinition, StateType, TableDefinition, Tags } from './common.ts'
+export { fileContent, putFileContent, type BotpressFile } from './files.ts'
+export { tablesOf, type Row, type Table } from './tables.ts'

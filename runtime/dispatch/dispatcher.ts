@@ -8,6 +8,7 @@ import {
   InvalidPayloadError,
   ResourceNotFoundError,
   setEventStatus,
+  tablesOf,
   takeExpiredStates,
   unfinishedExpiries,
   type Client,
@@ -15,6 +16,7 @@ import {
   type Conversation,
   type Event,
   type DueExpiry,
+  type FileLinks,
   type Message,
   type State,
   type User,
@@ -68,6 +70,8 @@ export class Dispatcher {
   private readonly queues = new Locks()
   private readonly inFlight = new Set<Promise<unknown>>()
   readonly supervisor: Supervisor
+  /** Where every bot's file URLs point: the HTTP face sets the origin once it listens. */
+  readonly fileLinks: FileLinks = {}
   /** Integrations' and simulated plugins' actions: mocks, and the record of calls. */
   readonly actions: Actions
   /** The API for bots whose SDK reads `BP_API_URL` instead of taking a client; listens once one is called. */
@@ -82,7 +86,7 @@ export class Dispatcher {
   /** Adds a bot, or replaces its code (a reload): its data and client context stay. */
   setBot(loaded: LoadedBot): void {
     const existing = this.bots.get(loaded.id)
-    const ctx = createClientContext({ store: this.options.store, botId: loaded.id, clock: this.options.clock, states: loaded.states, expiryUnit: loaded.expiryUnit, logger: this.options.logger.child({ bot: loaded.id }) })
+    const ctx = createClientContext({ store: this.options.store, botId: loaded.id, clock: this.options.clock, states: loaded.states, tables: tablesOf(loaded.definition), files: this.fileLinks, expiryUnit: loaded.expiryUnit, logger: this.options.logger.child({ bot: loaded.id }) })
     if (existing) ctx.ids = existing.ctx.ids
     ctx.expired = (states) => void this.track(this.finishExpired(loaded.id, states))
     const plain = clientOver(ctx)

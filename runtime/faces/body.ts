@@ -5,21 +5,26 @@ import { InvalidPayloadError, PayloadTooLargeError } from '../client/index.ts'
 export const MAX_BODY_BYTES = 1024 * 1024
 
 /**
- * Reads a JSON body, refusing more than MAX_BODY_BYTES before reading it whole (a declared length over it
- * is refused before anything is read); an empty body is `{}`. `onWhole` is told once every byte is read.
+ * Reads a body of at most `limit` bytes, refusing more before reading it whole (a declared length over it is
+ * refused before anything is read). `onWhole` is told once every byte is read.
  */
-export async function readJsonBody(req: IncomingMessage, onWhole?: () => void): Promise<unknown> {
+export async function readBody(req: IncomingMessage, limit: number, onWhole?: () => void): Promise<Buffer> {
   const declared = Number(req.headers['content-length'])
-  if (declared > MAX_BODY_BYTES) throw new PayloadTooLargeError(`body of ${declared} bytes, over the limit of ${MAX_BODY_BYTES}`)
+  if (declared > limit) throw new PayloadTooLargeError(`body of ${declared} bytes, over the limit of ${limit}`)
   const chunks: Buffer[] = []
   let size = 0
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length
-    if (size > MAX_BODY_BYTES) throw new PayloadTooLargeError(`body over the limit of ${MAX_BODY_BYTES} bytes`)
+    if (size > limit) throw new PayloadTooLargeError(`body over the limit of ${limit} bytes`)
     chunks.push(chunk)
   }
   onWhole?.()
-  const text = Buffer.concat(chunks).toString('utf8')
+  return Buffer.concat(chunks)
+}
+
+/** Reads a JSON body of at most MAX_BODY_BYTES (see `readBody`); an empty body is `{}`. */
+export async function readJsonBody(req: IncomingMessage, onWhole?: () => void): Promise<unknown> {
+  const text = (await readBody(req, MAX_BODY_BYTES, onWhole)).toString('utf8')
   if (text.trim() === '') return {}
   try {
     return JSON.parse(text)

@@ -7,6 +7,7 @@ import { idSchema } from '../client/common.ts'
 import type { Runtime } from '../runtime.ts'
 import { readJsonBody } from './body.ts'
 import { serveBotpressApi } from './botpress-api.ts'
+import { isFileUrl, runtimeFiles, serveFile } from './files.ts'
 
 export { MAX_BODY_BYTES } from './body.ts'
 
@@ -289,9 +290,12 @@ export function httpHandler(runtime: Runtime, options: HttpOptions = {}, traffic
     const answer = (status: number, body: unknown, headers: Record<string, string> = {}) =>
       send(res, status, body, lastOnConnection() ? { ...headers, connection: 'close' } : headers)
     try {
+      // A file URL carries its own credential (see files.ts): whoever holds one needs no bearer token.
+      const fileUrl = isFileUrl(req.url ?? '/')
       // First of all, before any of the body is read: a client without the token costs no read.
-      if (!authorized(req, options.token)) throw new UnauthorizedError('missing or wrong Authorization: Bearer token')
+      if (!fileUrl && !authorized(req, options.token)) throw new UnauthorizedError('missing or wrong Authorization: Bearer token')
       if (traffic.stopping) throw new UnavailableError('the server is stopping')
+      if (fileUrl) return void (await serveFile(runtimeFiles(runtime), req, res))
       // Botpress's own API under /v1/chat, for the official client and SDK versions that build their own.
       if (await serveBotpressApi({ clientFor: (id) => (runtime.dispatcher.has(id) ? runtime.dispatcher.clientOf(id) : undefined), logger: runtime.logger }, req, res, (req.url ?? '/').split('?')[0]!)) return
       const { path, segments, query } = target(req.url ?? '/')
@@ -350,6 +354,8 @@ export async function startHttp(runtime: Runtime, listen: { host: string; port: 
   })
   const address = server.address() as AddressInfo
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
+  // The file URLs bots are given from now on point here.
+  runtime.dispatcher.fileLinks.origin = `http://${host}:${address.port}`
   let stopped: Promise<void> | undefined
   const stop = () =>
     (stopped ??= new Promise<void>((resolve) => {

@@ -88,9 +88,14 @@ const TIME_WIDTH = 15
 
 /** A millisecond time as a fixed-width segment, so that keys sort by time. */
 export function timeSegment(ms: number): string {
+  return intSegment(ms, 'time')
+}
+
+/** A non-negative integer (a count, a row id, a size) as a fixed-width segment, so that keys sort by it. */
+export function intSegment(n: number, what = 'integer'): string {
   // 15 digits hold every time up to the year 33658; a wider number would sort before narrower ones.
-  if (!Number.isSafeInteger(ms) || ms < 0 || ms >= 10 ** TIME_WIDTH) throw new RangeError(`time out of range: ${ms}`)
-  return String(ms).padStart(TIME_WIDTH, '0')
+  if (!Number.isSafeInteger(n) || n < 0 || n >= 10 ** TIME_WIDTH) throw new RangeError(`${what} out of range: ${n}`)
+  return String(n).padStart(TIME_WIDTH, '0')
 }
 
 /** Reads a segment made by `timeSegment`. */

@@ -1,4 +1,4 @@
-import { childrenOf, key, timeSegment, type Range } from './keys.ts'
+import { childrenOf, intSegment, key, timeSegment, type Range } from './keys.ts'
 
 /**
  * Where every record and index entry lives. The first segment is a namespace:
@@ -95,4 +95,36 @@ export const states = {
   expired: (botId: string, type: string, id: string, name: string) => bot(botId, 'SX', type, id, name),
   expiredRange: (botId: string) => botRange(botId, 'SX'),
   expiredOfOwnerRange: (botId: string, type: string, id: string) => botRange(botId, 'SX', type, id),
+}
+
+/** The fields listFiles sorts by, each with an index. */
+export const fileSortFields = ['key', 'size', 'createdAt', 'updatedAt', 'status'] as const
+/** A field listFiles sorts by. */
+export type FileSortField = (typeof fileSortFields)[number]
+
+export const files = {
+  record: (botId: string, id: string) => bot(botId, 'f', id),
+  /**
+   * A file by one sort field's value (`key`, a time, a size, a status): `['FS', 'key', KEY]` is also how a key
+   * finds its file, one per key.
+   */
+  bySort: (botId: string, field: FileSortField, value: string, id: string) => bot(botId, 'FS', field, value, id),
+  bySortRange: (botId: string, field: FileSortField) => botRange(botId, 'FS', field),
+  ofSortValueRange: (botId: string, field: FileSortField, value: string) => botRange(botId, 'FS', field, value),
+  byTag: (botId: string, name: string, value: string, at: number, id: string) => bot(botId, 'FT', name, value, timeSegment(at), id),
+  byTagRange: (botId: string, name: string, value: string) => botRange(botId, 'FT', name, value),
+  /** A file's content, in chunks numbered from 0, each base64 text (the store holds strings). */
+  chunk: (botId: string, id: string, index: number) => bot(botId, 'FC', id, intSegment(index)),
+  chunksRange: (botId: string, id: string) => botRange(botId, 'FC', id),
+}
+
+export const tables = {
+  /** A table made at run time by getOrCreateTable (the definition's tables are not stored). */
+  record: (botId: string, name: string) => bot(botId, 't', name),
+  recordsRange: (botId: string) => botRange(botId, 't'),
+  /** A row, by its numeric id: a table's rows sort by id. */
+  row: (botId: string, table: string, id: number) => bot(botId, 'R', table, intSegment(id, 'row id')),
+  rowsRange: (botId: string, table: string) => botRange(botId, 'R', table),
+  /** The last row id a table gave out: ids are never given twice, also after deletes. */
+  lastRowId: (botId: string, table: string) => bot(botId, 'RN', table),
 }
