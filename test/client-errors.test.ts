@@ -448,6 +448,12 @@ const cases: Record<CallName, Case[]> = {
     missing('an undeclared table', () => ({ table: 'nopeTable', deleteAllRows: true }), () => ['nopeTable']),
   ],
 
+  callAction: [
+    invalid('no type', () => ({ input: {} }), 'type'),
+    invalid('a type that is a number', () => ({ type: 5, input: {} }), 'type'),
+    invalid('an input that is text', () => ({ type: 'slack:addReaction', input: 'hi' }), 'input'),
+    tooLarge('an input over 128 KiB', () => ({ type: 'slack:addReaction', input: big() })),
+  ],
   trackAnalytics: [
     invalid('no name', () => ({ count: 1 }), 'name'),
     invalid('no count', () => ({ name: 'signups' }), 'count'),

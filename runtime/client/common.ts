@@ -53,6 +53,8 @@ export type ClientContext = {
    * deleted them: they were moved aside in the same batch, and their stateExpired handlers are owed.
    */
   expired?: (states: import('./states.ts').BotpressState[]) => void
+  /** Runs or answers an action call (`callAction`): set by the dispatcher, which knows the bot. */
+  callAction?: (type: string, input: Record<string, unknown>) => Promise<unknown>
 }
 
 /** The largest payload of a state or message, in bytes of JSON. */

@@ -1,6 +1,7 @@
 import type { z } from 'zod'
 import type { Store } from '../store/store.ts'
 import type { Clock } from '../time/clock.ts'
+import { actionCallOps } from './action-calls.ts'
 import { analyticsOps } from './analytics.ts'
 import { cascadeOps } from './cascade.ts'
 import { parseInput, type ClientContext, type ClientLogger, type ExpiryUnit, type FileLinks, type Operation, type StateDefinition, type TableDefinition } from './common.ts'
@@ -30,6 +31,7 @@ export const operations = {
   ...tableOps,
   ...tagValueOps,
   ...analyticsOps,
+  ...actionCallOps,
 }
 
 type Operations = typeof operations
