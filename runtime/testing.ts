@@ -17,8 +17,15 @@ import { Store, type Db } from './store/store.ts'
 import { VirtualClock } from './time/clock.ts'
 import { parseDuration } from './time/duration.ts'
 
-/** Who sends a test message, and where. */
-export type SendOptions = { userId?: string; conversationId?: string; type?: string }
+/** Who sends a test message, and where: the integration (its alias) and channel it comes through, and tags. */
+export type SendOptions = {
+  userId?: string
+  conversationId?: string
+  type?: string
+  integration?: string
+  channel?: string
+  tags?: { conversation?: Record<string, string>; user?: Record<string, string>; message?: Record<string, string> }
+}
 
 /** A running bot under test. */
 export type BotTest = {
@@ -80,8 +87,8 @@ export async function testBot(botDir: string, options: TestOptions = {}): Promis
     clock,
     client,
     logs,
-    send: (text, { userId = 'user-1', conversationId = 'conv-1', type = 'text' } = {}) =>
-      runtime.dispatcher.sendMessage(botId, { userId, conversationId, type, payload: typeof text === 'string' ? { text } : text }),
+    send: (text, { userId = 'user-1', conversationId = 'conv-1', type = 'text', ...where } = {}) =>
+      runtime.dispatcher.sendMessage(botId, { userId, conversationId, type, payload: typeof text === 'string' ? { text } : text, ...where }),
     event: (type, payload = {}, where = {}) => runtime.dispatcher.sendEvent(botId, { type, payload, ...where }),
     async advance(duration) {
       const seconds = typeof duration === 'number' ? duration : parseDuration(duration)

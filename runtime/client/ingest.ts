@@ -1,17 +1,34 @@
 import * as layout from '../store/layout.ts'
 import type { Op } from '../store/store.ts'
 import { z } from 'zod'
-import { idSchema, jsonPayload, nowIso, parseInput, withLocks, type ClientContext } from './common.ts'
+import { idSchema, jsonPayload, nowIso, parseInput, tagsSchema, withLocks, type ClientContext } from './common.ts'
 import { asConversation, newConversation, writeConversationOps, type Conversation } from './conversations.ts'
 import { newEventOps, type Event } from './events.ts'
 import { newMessage, newMessageOps, type Message } from './messages.ts'
 import { membershipKeys } from './participants.ts'
 import { newUser, writeUserOps, type User } from './users.ts'
 
-const incomingSchema = z.object({ userId: idSchema, conversationId: idSchema, type: z.string().min(1).max(200) })
+const incomingSchema = z.object({
+  userId: idSchema,
+  conversationId: idSchema,
+  type: z.string().min(1).max(200),
+  tags: z.object({ conversation: tagsSchema.optional(), user: tagsSchema.optional(), message: tagsSchema.optional() }).optional(),
+})
 
-/** A message arriving from a user, as the faces hand it over. */
-export type IncomingMessage = { userId: string; conversationId: string; type: string; payload: unknown }
+/**
+ * A message arriving from a user, as the faces hand it over: through an integration's channel, which `route`
+ * chooses and checks once the conversation is read (a new conversation is created in it; an existing one is
+ * given its own, and must stay in it); with that integration's tags for a new conversation and user, and for
+ * the message.
+ */
+export type IncomingMessage = {
+  userId: string
+  conversationId: string
+  type: string
+  payload: unknown
+  route?: (existing: { integration: string; channel: string } | undefined) => { integration: string; channel: string }
+  tags?: { conversation?: Record<string, string>; user?: Record<string, string>; message?: Record<string, string> }
+}
 
 /**
  * Stores an incoming message in one batch: the user and the conversation when they are new (with those
@@ -34,16 +51,20 @@ export async function ingestMessage(
     const ops: Op[] = []
     let user: User
     if (userJson === undefined) {
-      user = newUser(ctx, { id: input.userId })
+      user = newUser(ctx, { id: input.userId, tags: ids.tags?.user })
       ops.push(...writeUserOps(ctx, undefined, user))
     } else user = JSON.parse(userJson) as User
     let conversation: Conversation
     if (conversationJson === undefined) {
-      conversation = newConversation(ctx, { id: input.conversationId })
+      const where = input.route?.(undefined)
+      conversation = newConversation(ctx, { id: input.conversationId, integrationName: where?.integration, channel: where?.channel, tags: ids.tags?.conversation })
       ops.push(...writeConversationOps(ctx, undefined, conversation, []))
-    } else conversation = asConversation(JSON.parse(conversationJson) as Conversation)
+    } else {
+      conversation = asConversation(JSON.parse(conversationJson) as Conversation)
+      input.route?.({ integration: conversation.integration, channel: conversation.channel })
+    }
     if (member === undefined) for (const key of membershipKeys(ctx, conversation, user.id)) ops.push({ type: 'put', key, value: '' })
-    const message = newMessage(ctx, { ...ids, payload, direction: 'incoming' })
+    const message = newMessage(ctx, { userId: ids.userId, conversationId: ids.conversationId, type: ids.type, payload, tags: ids.tags?.message, direction: 'incoming' })
     ops.push(...newMessageOps(ctx, message))
     // The message's own fields say where it is: the event's payload stays small.
     const event: Event = {

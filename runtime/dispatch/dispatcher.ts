@@ -24,6 +24,7 @@ import {
 import type { LoadedBot } from '../bots/loader.ts'
 import { ApiBridge } from '../host/api-bridge.ts'
 import { Actions } from './actions.ts'
+import { routeOf } from './channels.ts'
 import { Supervisor, type HandlerCall } from '../host/supervisor.ts'
 import type { Logger } from '../log.ts'
 import { actionTriggered, eventReceived, messageCreated, outcomeOf, register, requestOf, stateExpired, workflowUpdate, type Operation, type WorkflowUpdate } from '../host/protocol.ts'
@@ -33,7 +34,17 @@ import type { Clock } from '../time/clock.ts'
 import type { Bus } from './bus.ts'
 
 /** A message sent to a bot from outside (REPL, HTTP, tests). */
-export type SendMessage = { userId: string; conversationId?: string; type?: string; payload: Record<string, unknown> }
+export type SendMessage = {
+  userId: string
+  conversationId?: string
+  type?: string
+  payload: Record<string, unknown>
+  /** The integration (its alias in the bot's definition) and channel it comes through; see channels.ts. */
+  integration?: string
+  channel?: string
+  /** Tags of a new conversation and user, and of the message. */
+  tags?: { conversation?: Record<string, string>; user?: Record<string, string>; message?: Record<string, string> }
+}
 /** An event sent to a bot from outside. */
 export type SendEvent = { type: string; payload?: Record<string, unknown>; conversationId?: string; userId?: string }
 
@@ -89,6 +100,12 @@ export class Dispatcher {
     const ctx = createClientContext({ store: this.options.store, botId: loaded.id, clock: this.options.clock, states: loaded.states, tables: tablesOf(loaded.definition), files: this.fileLinks, expiryUnit: loaded.expiryUnit, logger: this.options.logger.child({ bot: loaded.id }) })
     if (existing) ctx.ids = existing.ctx.ids
     ctx.expired = (states) => void this.track(this.finishExpired(loaded.id, states))
+    // The bot's own actions, and its running plugins' (`hitl#startHitl`), run on the bot, as the cloud sends them
+    // back; integrations' and simulated plugins' actions are answered by mocks.
+    ctx.callAction = (type, input) => {
+      const current = this.runtimeOf(loaded.id).loaded
+      return isOwnAction(current, type) ? this.triggerAction(loaded.id, type, input) : this.actions.call(loaded.id, current.actions, type, input).then((r) => r.output)
+    }
     const plain = clientOver(ctx)
     const runtime: BotRuntime = { loaded, ctx, plain, client: plain }
     runtime.client = this.handlerClient(runtime, [], undefined)
@@ -118,11 +135,14 @@ export class Dispatcher {
       this.queues.run(queueKey(botId, conversationId), async () => {
         // The code of the moment the message's turn comes: a reload meanwhile serves it.
         const runtime = this.runtimeOf(botId)
+        const type = input.type ?? 'text'
         const { user, conversation, message, event } = await ingestMessage(runtime.ctx, {
           userId: input.userId,
           conversationId,
-          type: input.type ?? 'text',
+          type,
           payload: input.payload,
+          route: routeOf(botId, runtime.loaded.definition, { integration: input.integration, channel: input.channel, type, payload: input.payload }),
+          tags: input.tags,
         })
         this.options.bus.emit('incoming', { botId, message })
         const replies = await this.handleMessage(runtime, event, { message, user, conversation })
@@ -465,13 +485,6 @@ export class Dispatcher {
         const result = await plain.getOrCreateWorkflow(input)
         if (result.meta.created && result.workflow.status === 'pending') void this.updateWorkflow(botId, 'workflow_started', result.workflow.id).catch(() => undefined)
         return result
-      },
-      callAction: async (input: { type: string; input?: unknown }) => {
-        const type = String(input?.type)
-        // The bot's own actions, and its plugins' (`hitl#startHitl`), run on the bot, as the cloud sends them back;
-        // integrations' and simulated plugins' actions are answered by mocks.
-        const output = isOwnAction(runtime.loaded, type) ? await this.triggerAction(botId, type, input?.input ?? {}) : (await this.actions.call(botId, runtime.loaded.actions, type, input?.input ?? {})).output
-        return { output, meta: { cached: false } }
       },
     } as Client
   }

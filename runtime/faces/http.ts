@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net'
 import { z } from 'zod'
 import { ApiError, InternalError, InvalidPayloadError, MethodNotFoundError, ResourceNotFoundError, UnauthorizedError, UnavailableError, type Message } from '../client/index.ts'
-import { idSchema } from '../client/common.ts'
+import { idSchema, tagsSchema } from '../client/common.ts'
 import type { Runtime } from '../runtime.ts'
 import { readJsonBody } from './body.ts'
 import { serveBotpressApi } from './botpress-api.ts'
@@ -66,6 +66,10 @@ const messageBody = z
     type: z.string().min(1).max(200).optional(),
     payload: textPayload.optional(),
     text: z.string().max(128 * 1024).optional(),
+    // The integration (its alias in the bot's definition) and channel the message comes through, and tags.
+    integration: z.string().min(1).max(200).optional(),
+    channel: z.string().min(1).max(200).optional(),
+    tags: z.object({ conversation: tagsSchema.optional(), user: tagsSchema.optional(), message: tagsSchema.optional() }).strict().optional(),
   })
   .refine((b) => b.payload !== undefined || b.text !== undefined, { message: 'give text or payload', path: ['text'] })
 
@@ -133,7 +137,8 @@ const routes: Route[] = [
       requireBot(runtime, params.botId!)
       const input = parse('message', messageBody, await body())
       const payload = input.payload ?? { text: input.text }
-      return runtime.dispatcher.sendMessage(params.botId!, { ...input, payload })
+      const { text: _text, ...rest } = input
+      return runtime.dispatcher.sendMessage(params.botId!, { ...rest, payload })
     },
   },
   {

@@ -5,9 +5,10 @@ import { stateTypes } from '../client/common.ts'
 import { isApiError, type Message, type StateType } from '../client/index.ts'
 import type { Runtime } from '../runtime.ts'
 import { parseDuration } from '../time/duration.ts'
+import { channelNames, defaultIntegration, talkingIntegrations } from '../dispatch/channels.ts'
 
-/** Who is talking to which bot, where. */
-type Session = { botId: string | undefined; userId: string; conversationId: string }
+/** Who is talking to which bot, where, and through which integration's channel (the bot's default when unset). */
+type Session = { botId: string | undefined; userId: string; conversationId: string; integration?: string; channel?: string }
 
 type Context = { runtime: Runtime; session: Session; print: (line: string) => void; stop: () => void }
 
@@ -23,6 +24,22 @@ function requireBot(ctx: Context): string {
 
 function json(value: unknown): string {
   return JSON.stringify(value)
+}
+
+function parseJson(text: string): Record<string, unknown> {
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch (error) {
+    throw new Error(`the payload is not JSON: ${(error as Error).message}`)
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('the payload must be a JSON object')
+  return value as Record<string, unknown>
+}
+
+/** Who a message of the session comes from, where. */
+function where(session: Session) {
+  return { userId: session.userId, conversationId: session.conversationId, integration: session.integration, channel: session.channel }
 }
 
 /** The commands of CONTRACT section 5, as a table. */
@@ -51,6 +68,7 @@ export const commands: Command[] = [
     run: ({ runtime, session, print }, [id]) => {
       if (!id || !runtime.dispatcher.has(id)) throw new Error(`unknown bot ${JSON.stringify(id ?? '')}; see .bots`)
       session.botId = id
+      session.integration = session.channel = undefined
       print(`bot ${id}`)
     },
   },
@@ -62,6 +80,57 @@ export const commands: Command[] = [
       if (!id) return print(`user ${session.userId}`)
       session.userId = id
       print(`user ${id}`)
+    },
+  },
+  {
+    name: 'via',
+    args: '[INTEGRATION[/CHANNEL]]',
+    help: "list the bot's integrations and channels, or talk through one (in a new conversation)",
+    run: (ctx, [arg]) => {
+      const { runtime, session, print } = ctx
+      const botId = requireBot(ctx)
+      const definition = runtime.dispatcher.botOf(botId)!.definition
+      const talking = talkingIntegrations(definition)
+      if (!arg) {
+        const current = session.integration ?? defaultIntegration(definition)
+        if (talking.length === 0) return print(`* chat/channel (the bot adds no integration that talks)`)
+        for (const alias of talking)
+          for (const channel of channelNames(definition, alias)) print(`${alias === current && (session.channel ?? channelNames(definition, alias)[0]) === channel ? '*' : ' '} ${alias}/${channel}`)
+        return
+      }
+      const [integration, channel] = arg.split('/')
+      const known = talking.length === 0 ? ['chat'] : talking
+      if (!known.includes(integration!)) throw new Error(`${botId} adds no integration ${JSON.stringify(integration)} that talks (it has: ${known.join(', ')})`)
+      if (channel !== undefined && talking.length > 0 && !channelNames(definition, integration!).includes(channel))
+        throw new Error(`integration ${integration} has no channel ${JSON.stringify(channel)} (it has: ${channelNames(definition, integration!).join(', ')})`)
+      session.integration = integration
+      session.channel = channel
+      session.conversationId = newConversationId()
+      print(`via ${integration}${channel ? '/' + channel : ''}, conversation ${session.conversationId}`)
+    },
+  },
+  {
+    name: 'send',
+    args: 'TYPE JSON',
+    help: 'send a message of any type: .send image {"imageUrl":"https://..."}',
+    run: async (ctx, [type], rest) => {
+      const botId = requireBot(ctx)
+      if (!type) throw new Error('usage: .send TYPE JSON')
+      const payload = parseJson(rest.slice(type.length).trim() || '{}')
+      await ctx.runtime.dispatcher.sendMessage(botId, { ...where(ctx.session), type, payload })
+    },
+  },
+  {
+    name: 'actions',
+    args: '',
+    help: "the bot's latest integration action calls, with their input and output",
+    run: (ctx) => {
+      const { runtime, print } = ctx
+      const botId = requireBot(ctx)
+      const calls = runtime.dispatcher.actions.calls.filter((call) => call.botId === botId).slice(-20)
+      if (calls.length === 0) return print('no action calls yet')
+      for (const call of calls)
+        print(`${call.at} ${call.type} ${json(call.input)} → ${call.error ? `error: ${call.error}` : `${json(call.output)} (${call.answeredBy === 'mock' ? 'mock' : "schema's plausible output"})`}`)
     },
   },
   {
@@ -82,14 +151,7 @@ export const commands: Command[] = [
       const botId = requireBot(ctx)
       if (!type) throw new Error('usage: .event TYPE [JSON]')
       const text = rest.slice(type.length).trim()
-      let payload: Record<string, unknown> = {}
-      if (text) {
-        try {
-          payload = JSON.parse(text)
-        } catch (error) {
-          throw new Error(`the payload is not JSON: ${(error as Error).message}`)
-        }
-      }
+      const payload = text ? parseJson(text) : {}
       const client = ctx.runtime.dispatcher.clientOf(botId)
       const hasConversation = await client.getConversation({ id: ctx.session.conversationId }).then(() => true, () => false)
       const { event } = await ctx.runtime.dispatcher.sendEvent(botId, {
@@ -182,10 +244,56 @@ export const commands: Command[] = [
   },
 ]
 
-/** How a bot's message prints: `BOTID> TEXT`, other types as JSON. */
+/** How a bot's message prints: `BOTID> TEXT`; other standard types readably, on as many lines as they need. */
 export function formatReply(botId: string, message: Message): string {
-  if (message.type === 'text' && typeof message.payload.text === 'string') return `${botId}> ${message.payload.text}`
-  return `${botId}> ${json({ type: message.type, payload: message.payload })}`
+  const [first = '', ...more] = describe(message.type, message.payload)
+  return [`${botId}> ${first}`, ...more.map((line) => `  ${line}`)].join('\n')
+}
+
+/**
+ * A standard message (Botpress's text, markdown, image, audio, video, file, location, card, carousel, choice,
+ * dropdown, bloc) as lines of text; any other type as JSON.
+ */
+export function describe(type: string, payload: Record<string, any>): string[] {
+  const titled = (label: string, url: unknown) => [`[${label}] ${String(url)}${payload.title ? ` "${payload.title}"` : ''}`]
+  switch (type) {
+    case 'text':
+      if (typeof payload.text === 'string') return payload.text.split('\n')
+      break
+    case 'markdown':
+      if (typeof payload.markdown === 'string') return payload.markdown.split('\n')
+      break
+    case 'image':
+      return titled('image', payload.imageUrl)
+    case 'audio':
+      return titled('audio', payload.audioUrl)
+    case 'video':
+      return titled('video', payload.videoUrl)
+    case 'file':
+      return titled('file', payload.fileUrl)
+    case 'location':
+      return [`[location] ${payload.latitude}, ${payload.longitude}${payload.address ? ` ${payload.address}` : ''}${payload.title ? ` "${payload.title}"` : ''}`]
+    case 'card':
+      return card(payload)
+    case 'carousel':
+      if (Array.isArray(payload.items)) return [`[carousel] ${payload.items.length} cards`, ...payload.items.flatMap((item: Record<string, any>, i: number) => card(item).map((line, j) => (j === 0 ? `${i + 1}. ${line}` : `   ${line}`)))]
+      break
+    case 'choice':
+    case 'dropdown':
+      if (Array.isArray(payload.options))
+        return [...String(payload.text ?? '').split('\n'), ...payload.options.map((o: Record<string, any>, i: number) => `  [${i + 1}] ${o.label}${o.value !== o.label ? ` (${o.value})` : ''}`)]
+      break
+    case 'bloc':
+      if (Array.isArray(payload.items)) return payload.items.flatMap((item: Record<string, any>) => describe(String(item.type), item.payload ?? {}))
+      break
+  }
+  return [json({ type, payload })]
+}
+
+function card(payload: Record<string, any>): string[] {
+  const head = `[card] ${payload.title ?? ''}${payload.subtitle ? ` — ${payload.subtitle}` : ''}${payload.imageUrl ? ` (${payload.imageUrl})` : ''}`
+  const actions = Array.isArray(payload.actions) ? payload.actions.map((a: Record<string, any>) => `  (${a.action}) ${a.label} → ${a.value}`) : []
+  return [head, ...actions]
 }
 
 /** What the REPL reads from and writes to. */
@@ -243,7 +351,7 @@ export function startRepl(runtime: Runtime, options: ReplOptions): Interface {
   })
   const prompt = () => {
     if (options.interactive && !exiting) {
-      rl.setPrompt(`${session.botId ?? '-'}:${session.userId}> `)
+      rl.setPrompt(`${session.botId ?? '-'}:${session.userId}${session.integration ? ` via ${session.integration}${session.channel ? '/' + session.channel : ''}` : ''}> `)
       rl.prompt()
     }
   }
@@ -261,7 +369,7 @@ export function startRepl(runtime: Runtime, options: ReplOptions): Interface {
         await command.run(ctx, args, text.slice(1 + name!.length).trim())
       } else {
         const botId = requireBot(ctx)
-        await runtime.dispatcher.sendMessage(botId, { userId: session.userId, conversationId: session.conversationId, payload: { text: line } })
+        await runtime.dispatcher.sendMessage(botId, { ...where(session), payload: { text: line } })
       }
     } catch (error) {
       print(`error: ${isApiError(error) ? `${error.type}: ${error.message}` : (error as Error).message}`)
