@@ -25,6 +25,8 @@ export type SdkDefinition = {
   integrations?: Record<string, { name: string; alias?: string; simulated?: boolean; configuration?: unknown; definition?: { actions?: Record<string, { output?: { schema?: unknown } }> } }>
   plugins?: Record<string, { name: string; alias?: string; simulated?: boolean; configuration?: unknown }>
   configuration?: { schema?: { safeParse(value: unknown): { success: boolean; data?: unknown } } }
+  /** The definition's parts merged with its plugins' (their states, events and actions prefixed `alias#`). */
+  withPlugins?: { states?: SdkDefinition['states']; recurringEvents?: Record<string, RecurringEvent> }
 }
 
 /** A cron-fired event of a definition (Botpress's `recurringEvents`, which `events.X.recurrence` becomes). */
@@ -167,9 +169,11 @@ export async function loadBot(folder: BotFolder, clock: Clock): Promise<LoadedBo
   }
   if (!isBot(bot)) throw new BotLoadError(folder.id, entry, { cause: new Error('the default export is not a bot (new bp.Bot({ actions: {} }))') })
   const states: Record<string, StateDefinition> = {}
-  for (const [name, state] of Object.entries(definition.states ?? {})) states[name] = { type: state.type, schema: state.schema, expiry: state.expiry }
+  // With its plugins': their states (`hitl#session`) and crons are the bot's too.
+  const parts = definition.withPlugins ?? definition
+  for (const [name, state] of Object.entries(parts.states ?? {})) states[name] = { type: state.type, schema: state.schema, expiry: state.expiry }
   const recurringEvents: Record<string, RecurringEvent> = {}
-  for (const [key, event] of Object.entries(definition.recurringEvents ?? {})) recurringEvents[key] = { ...event, payload: jsonPayload(event.payload) }
+  for (const [key, event] of Object.entries(parts.recurringEvents ?? {})) recurringEvents[key] = { ...event, payload: jsonPayload(event.payload) }
   const sdkVersion = sdkVersionFor(folder.dir)
   const clientFromEnv = Number.parseInt(sdkVersion, 10) < 7
   const actions = await actionSourceOf(folder, definition, clock)
