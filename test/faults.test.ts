@@ -78,6 +78,7 @@ describe('the time keeper on the real clock', () => {
     const clock = new VirtualClock()
     const started: string[] = []
     const work: DueWork = {
+      timeOutWorkflow: async () => undefined,
       expire: (botId) => {
         started.push(botId)
         return botId === 'stuck' ? new Promise(() => undefined) : Promise.resolve()
@@ -244,6 +245,7 @@ describe('stopping the time keeper', () => {
     const started: string[] = []
     const work: DueWork = {
       expire: async () => undefined,
+      timeOutWorkflow: async () => undefined,
       releaseEvent: (_botId, eventId) => {
         started.push(eventId)
         return new Promise<void>((resolve) => release.push(resolve))

@@ -287,13 +287,13 @@ async function assertSees(client: Client, d: Dataset, mark: string | undefined) 
   }
 }
 
-/** The bot ids that own each key of the store: ['b', bot, ...], ['x', at, bot, ...], ['d', at, bot, ...]. */
+/** The bot ids that own each key of the store: ['b', bot, ...], ['x' | 'd' | 'w', at, bot, ...] (expiries, due events, workflow timeouts). */
 async function ownersOfKeys(store: Store): Promise<string[]> {
   const owners: string[] = []
   for (const [k] of await dump(store)) {
     const segs = decodeKey(k)
     assert.equal(key(...segs), k, 'every stored key is the canonical encoding of its segments')
-    assert.ok(['b', 'x', 'd'].includes(segs[0]!), `unknown namespace in ${JSON.stringify(segs)}`)
+    assert.ok(['b', 'x', 'd', 'w'].includes(segs[0]!), `unknown namespace in ${JSON.stringify(segs)}`)
     owners.push(segs[0] === 'b' ? segs[1]! : segs[2]!)
   }
   return owners

@@ -80,6 +80,22 @@ describe("the handler protocol, through Botpress's SDK", () => {
     await t.close()
   })
 
+  it('workflow_update: an unfinished workflow times out at its timeoutAt and runs workflowTimeout; a finished one never does', async () => {
+    const t = await testBot(features)
+    await t.send('onboard', { conversationId: 'done' })
+    await t.send('linger', { conversationId: 'open' })
+    await t.runtime.dispatcher.idle()
+    const statuses = async () => Object.fromEntries((await t.client.listWorkflows({})).workflows.map((w) => [w.conversationId, w.status]))
+    assert.deepEqual(await statuses(), { done: 'completed', open: 'in_progress' })
+    await t.advance('59m')
+    assert.deepEqual(await statuses(), { done: 'completed', open: 'in_progress' })
+    await t.advance('1m')
+    assert.deepEqual(await statuses(), { done: 'completed', open: 'timedout' })
+    assert.equal(texts(await t.transcript('open')).at(-1), 'onboarding timedout')
+    assert.ok(!texts(await t.transcript('done')).includes('onboarding timedout'))
+    await t.close()
+  })
+
   it('zui extensions (.title, .placeholder, .displayAs) load, and a declared state rejects a bad payload', async () => {
     const t = await testBot(features)
     await t.send('hi', { conversationId: 'c1' })

@@ -244,7 +244,7 @@ describe('the timer wheel', () => {
       clock,
       logger: createLogger({ level: 'silent' }),
       capacity: 5000,
-      work: { has: () => true, expire: async (_b, due) => void fired.push(...due.map((d) => d.id)), releaseEvent: async () => undefined, fireCron: async () => undefined },
+      work: { has: () => true, expire: async (_b, due) => void fired.push(...due.map((d) => d.id)), releaseEvent: async () => undefined, fireCron: async () => undefined, timeOutWorkflow: async () => undefined },
     })
     await keeper.start()
     gc()

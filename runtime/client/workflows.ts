@@ -68,6 +68,9 @@ export const workflowKeys = {
   byTag: (botId: string, name: string, value: string, at: number, id: string) => key('b', botId, 'WT', name, value, timeSegment(at), id),
   byTagRange: (botId: string, name: string, value: string) => childrenOf('b', botId, 'WT', name, value),
   byField: (botId: string, field: string, value: string, at: number, id: string) => key('b', botId, 'WF', field, value, timeSegment(at), id),
+  /** An unfinished workflow's timeout, in time order across bots: the time keeper fires it (see runtime/time/keeper.ts). */
+  timeout: (at: number, botId: string, id: string) => key('w', timeSegment(at), botId, id),
+  timeoutRange: () => childrenOf('w'),
   byFieldRange: (botId: string, field: string, value: string) => childrenOf('b', botId, 'WF', field, value),
 }
 
@@ -134,7 +137,23 @@ function workflowIndex(botId: string, workflow: Workflow): string[] {
     const value = workflow[field]
     if (value !== undefined) keys.push(workflowKeys.byField(botId, field, value, at, workflow.id))
   }
+  if (!finished.has(workflow.status)) keys.push(workflowKeys.timeout(Date.parse(workflow.timeoutAt), botId, workflow.id))
   return keys
+}
+
+/**
+ * Times a workflow out when it is unfinished and its `timeoutAt` has come by `now` (its timeout index entry
+ * goes with the status, in one batch); resolves with it then, else undefined (finished, moved, or gone).
+ */
+export async function timeOutWorkflow(ctx: ClientContext, id: string, now: number): Promise<Workflow | undefined> {
+  return withLocks(ctx, [['w', id]], async () => {
+    const before = await ctx.store.getJson<Workflow>(workflowKeys.record(ctx.botId, id))
+    if (!before || finished.has(before.status) || Date.parse(before.timeoutAt) > now) return undefined
+    const at = nowIso(ctx)
+    const after: Workflow = { ...before, status: 'timedout', updatedAt: at, completedAt: at }
+    await ctx.store.batch(writeWorkflowOps(ctx.botId, before, after))
+    return after
+  })
 }
 
 function writeWorkflowOps(botId: string, before: Workflow | undefined, after: Workflow): Op[] {

@@ -21,6 +21,7 @@ import {
   type State,
   type User,
 } from '../client/index.ts'
+import { timeOutWorkflow } from '../client/workflows.ts'
 import type { LoadedBot } from '../bots/loader.ts'
 import { ApiBridge } from '../host/api-bridge.ts'
 import { Actions } from './actions.ts'
@@ -303,6 +304,12 @@ export class Dispatcher {
     if (outcome.timedOut) throw new InvalidPayloadError(`action ${type}: timed out`)
     if (outcome.failures.length > 0) throw new InvalidPayloadError(`action ${type}: ${outcome.failures[0]}`)
     return (outcome.body as { output?: unknown } | undefined)?.output
+  }
+
+  /** Times out an unfinished workflow whose time has come, then tells the bot (`workflowTimeout`). */
+  async timeOutWorkflow(botId: string, workflowId: string, at: number): Promise<void> {
+    const timedOut = await timeOutWorkflow(this.runtimeOf(botId).ctx, workflowId, at)
+    if (timedOut) await this.updateWorkflow(botId, 'workflow_timedout', workflowId)
   }
 
   /**

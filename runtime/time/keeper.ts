@@ -2,6 +2,7 @@ import type { DueExpiry } from '../client/index.ts'
 import type { RecurringEvent } from '../bots/loader.ts'
 import { decodeKey, key, parseTimeSegment, timeSegment, type Range } from '../store/keys.ts'
 import * as layout from '../store/layout.ts'
+import { workflowKeys } from '../client/workflows.ts'
 import type { Op, Store } from '../store/store.ts'
 import type { Logger } from '../log.ts'
 import type { Clock, VirtualClock } from './clock.ts'
@@ -15,6 +16,8 @@ export type DueWork = {
   expire(botId: string, due: DueExpiry[]): Promise<void>
   /** A scheduled event's time has come. */
   releaseEvent(botId: string, eventId: string, at: number): Promise<void>
+  /** An unfinished workflow's `timeoutAt` has come. */
+  timeOutWorkflow(botId: string, workflowId: string, at: number): Promise<void>
   /** A cron schedule fired. */
   fireCron(botId: string, type: string, payload: Record<string, unknown>): Promise<void>
   /** Whether a bot is running. */
@@ -27,7 +30,7 @@ const CONCURRENCY = 16
 const EXPIRY_CHUNK = 256
 
 /** One index the keeper feeds into the wheel: everything in it due before `loadedUntil` is in the wheel. */
-type Source = { namespace: 'x' | 'd'; range: Range; loadedUntil: number }
+type Source = { namespace: 'x' | 'd' | 'w'; range: Range; loadedUntil: number }
 
 type Schedule = { botId: string; name: string; type: string; payload: Record<string, unknown>; cron: Cron; next?: number }
 
@@ -67,6 +70,7 @@ export class TimeKeeper {
     this.sources = [
       { namespace: 'x', range: layout.states.expiryRange(), loadedUntil: 0 },
       { namespace: 'd', range: layout.events.dueRange(), loadedUntil: 0 },
+      { namespace: 'w', range: workflowKeys.timeoutRange(), loadedUntil: 0 },
     ]
   }
 
@@ -172,7 +176,7 @@ export class TimeKeeper {
   /** Sees the store's writes: index entries within reach join the wheel; deleted ones leave it, O(1) each. */
   private observe(ops: Op[]): void {
     for (const op of ops) {
-      const source = op.key.startsWith('x\u0000') ? this.sources[0]! : op.key.startsWith('d\u0000') ? this.sources[1]! : undefined
+      const source = op.key.startsWith('x\u0000') ? this.sources[0]! : op.key.startsWith('d\u0000') ? this.sources[1]! : op.key.startsWith('w\u0000') ? this.sources[2]! : undefined
       if (!source) continue
       if (op.type === 'del') {
         this.wheel.cancel(op.key)
@@ -256,7 +260,8 @@ export class TimeKeeper {
       if (segments[0] === 'x') {
         const [, , , type, id, name] = segments as [string, string, string, DueExpiry['type'], string, string]
         expiries.set(botId, [...(expiries.get(botId) ?? []), { type, id, name, at }])
-      } else work.push({ botId, run: () => this.guard({ bot: botId, event: segments[3] }, () => this.options.work.releaseEvent(botId, segments[3]!, at)) })
+      } else if (segments[0] === 'w') work.push({ botId, run: () => this.guard({ bot: botId, workflow: segments[3] }, () => this.options.work.timeOutWorkflow(botId, segments[3]!, at)) })
+      else work.push({ botId, run: () => this.guard({ bot: botId, event: segments[3] }, () => this.options.work.releaseEvent(botId, segments[3]!, at)) })
     }
     for (const botId of absent) this.options.logger.warn('due work of a bot that is not running waits for its next start', { bot: botId })
     for (const [botId, due] of expiries)
