@@ -2,6 +2,7 @@ import { join } from 'node:path'
 import { BotLoadError, findBotFolders, loadBot, loadBots, type BotFolder, type LoadedBot } from './bots/loader.ts'
 import { watchBots } from './bots/watch.ts'
 import { createBus, type Bus } from './dispatch/bus.ts'
+import { Timeline } from './timeline.ts'
 import { Dispatcher } from './dispatch/dispatcher.ts'
 import { Supervisor } from './host/supervisor.ts'
 import type { Logger } from './log.ts'
@@ -14,6 +15,8 @@ export type Runtime = {
   store: Store
   clock: Clock
   bus: Bus
+  /** What each bot did, for the console and `GET /bots/:botId/timeline`. */
+  timeline: Timeline
   dispatcher: Dispatcher
   keeper: TimeKeeper
   logger: Logger
@@ -57,8 +60,11 @@ export async function startRuntime(options: {
   /** An integration action without a mock fails instead of answering its schema's plausible output. */
   strictActions?: boolean
 }): Promise<Runtime> {
-  const { store, clock, logger, botsDir } = options
+  const { store, clock, botsDir } = options
   const bus = createBus()
+  const timeline = new Timeline({ bus, store, clock })
+  // Lines about a bot go to its timeline as well as to the log.
+  const logger = timeline.tap(options.logger)
   const dispatcher = new Dispatcher({ store, clock, bus, logger, supervisor: options.supervisor ?? new Supervisor(options.handlerTimeoutMs), strictActions: options.strictActions })
   const keeper = new TimeKeeper({ store, clock, logger, work: dispatcher })
   /**
@@ -123,6 +129,7 @@ export async function startRuntime(options: {
     store,
     clock,
     bus,
+    timeline,
     dispatcher,
     keeper,
     logger,

@@ -426,7 +426,7 @@ describe('HTTP simulator errors', () => {
     assertError(await call(s.url, 'POST', '/health', {}), 405, 'MethodNotFound')
     assertError(await call(s.url, 'GET', '/bots/echo/messages'), 405, 'MethodNotFound')
     assertError(await call(s.url, 'DELETE', '/bots/echo/conversations/c/messages'), 405, 'MethodNotFound')
-    assertError(await call(s.url, 'GET', '/clock'), 405, 'MethodNotFound')
+    assertError(await call(s.url, 'DELETE', '/clock'), 405, 'MethodNotFound')
   })
 
   it('a body over 1 MiB with an honest content-length is a 413', async () => {

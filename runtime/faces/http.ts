@@ -2,8 +2,9 @@ import { timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import { z } from 'zod'
-import { ApiError, InternalError, InvalidPayloadError, MethodNotFoundError, ResourceNotFoundError, UnauthorizedError, UnavailableError, type Message } from '../client/index.ts'
-import { idSchema, tagsSchema } from '../client/common.ts'
+import { ApiError, InternalError, InvalidPayloadError, MethodNotFoundError, ResourceNotFoundError, UnauthorizedError, UnavailableError, type Client, type Message } from '../client/index.ts'
+import { idSchema, stateTypes, tagsSchema } from '../client/common.ts'
+import { channelNames, defaultIntegration, talkingIntegrations } from '../dispatch/channels.ts'
 import type { Runtime } from '../runtime.ts'
 import { readJsonBody } from './body.ts'
 import { serveBotpressApi } from './botpress-api.ts'
@@ -86,6 +87,22 @@ const pageQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).optional(),
   nextToken: z.string().max(4096).optional(),
 })
+
+const eventsQuery = pageQuery.extend({
+  type: z.string().min(1).max(200).optional(),
+  conversationId: idSchema.optional(),
+  userId: idSchema.optional(),
+  messageId: idSchema.optional(),
+  // Checked by the client against Botpress's statuses.
+  status: z.string().max(50).optional(),
+})
+
+const sinceQuery = z.object({ since: z.coerce.number().int().min(0).optional() })
+
+const stateOwner = z.object({ type: z.enum(stateTypes), id: idSchema })
+
+/** One SSE message. */
+const sse = (event: string, data: unknown, id?: number) => `${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`
 
 /**
  * The path of the first `__proto__` key in a JSON value, if any. JSON.parse keeps such a key as an own property,
@@ -171,7 +188,7 @@ const routes: Route[] = [
       res.write(': stream of new messages\n\n')
       // The user's messages and the bot's replies alike.
       const onMessage = ({ botId, message }: { botId: string; message: Message }) => {
-        if (botId === params.botId && message.conversationId === params.id) res.write(`event: message\ndata: ${JSON.stringify(message)}\n\n`)
+        if (botId === params.botId && message.conversationId === params.id) res.write(sse('message', message))
       }
       runtime.bus.on('reply', onMessage)
       runtime.bus.on('incoming', onMessage)
@@ -182,6 +199,107 @@ const routes: Route[] = [
       })
       return STREAMING
     },
+  },
+  {
+    method: 'GET',
+    pattern: '/bots',
+    run: async (runtime) => ({
+      bots: runtime.dispatcher.botIds().map((id) => {
+        const definition = runtime.dispatcher.botOf(id)!.definition
+        return {
+          id,
+          defaultIntegration: defaultIntegration(definition),
+          integrations: talkingIntegrations(definition).map((alias) => ({ alias, channels: channelNames(definition, alias) })),
+        }
+      }),
+    }),
+  },
+  {
+    method: 'GET',
+    pattern: '/bots/:botId/conversations',
+    run: async (runtime, _options, { params, query }) => {
+      requireBot(runtime, params.botId!)
+      return runtime.dispatcher.clientOf(params.botId!).listConversations(parse('query', pageQuery, Object.fromEntries(query)))
+    },
+  },
+  {
+    method: 'GET',
+    pattern: '/bots/:botId/conversations/:id',
+    run: async (runtime, _options, { params }) => {
+      requireBot(runtime, params.botId!)
+      return runtime.dispatcher.clientOf(params.botId!).getConversation({ id: params.id! })
+    },
+  },
+  {
+    method: 'GET',
+    pattern: '/bots/:botId/users',
+    run: async (runtime, _options, { params, query }) => {
+      requireBot(runtime, params.botId!)
+      return runtime.dispatcher.clientOf(params.botId!).listUsers(parse('query', pageQuery, Object.fromEntries(query)))
+    },
+  },
+  {
+    method: 'GET',
+    pattern: '/bots/:botId/users/:id',
+    run: async (runtime, _options, { params }) => {
+      requireBot(runtime, params.botId!)
+      return runtime.dispatcher.clientOf(params.botId!).getUser({ id: params.id! })
+    },
+  },
+  {
+    method: 'GET',
+    pattern: '/bots/:botId/states/:type/:id',
+    run: async (runtime, _options, { params, query }) => {
+      requireBot(runtime, params.botId!)
+      const owner = parse('path', stateOwner, { type: params.type, id: params.id })
+      return runtime.dispatcher.clientOf(params.botId!).listStates({ ...owner, ...parse('query', pageQuery, Object.fromEntries(query)) })
+    },
+  },
+  {
+    method: 'GET',
+    pattern: '/bots/:botId/events',
+    run: async (runtime, _options, { params, query }) => {
+      requireBot(runtime, params.botId!)
+      const input = parse('query', eventsQuery, Object.fromEntries(query)) as Parameters<Client['listEvents']>[0]
+      return runtime.dispatcher.clientOf(params.botId!).listEvents(input)
+    },
+  },
+  {
+    method: 'GET',
+    pattern: '/bots/:botId/actions',
+    run: async (runtime, _options, { params }) => {
+      requireBot(runtime, params.botId!)
+      return { calls: runtime.dispatcher.actions.calls.filter((call) => call.botId === params.botId) }
+    },
+  },
+  {
+    method: 'GET',
+    pattern: '/bots/:botId/timeline',
+    run: async (runtime, _options, { params, query }) => {
+      requireBot(runtime, params.botId!)
+      const { since } = parse('query', sinceQuery, Object.fromEntries(query))
+      return { entries: runtime.timeline.entries(params.botId!, since) }
+    },
+  },
+  {
+    method: 'GET',
+    pattern: '/bots/:botId/timeline/stream',
+    run: async (runtime, _options, { params, query, req, res }) => {
+      requireBot(runtime, params.botId!)
+      const lastId = req.headers['last-event-id']
+      const { since } = parse('query', sinceQuery, { ...Object.fromEntries(query), ...(typeof lastId === 'string' ? { since: lastId } : {}) })
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' })
+      res.write(': the bot\'s timeline: kept entries first, then each new one\n\n')
+      for (const entry of runtime.timeline.entries(params.botId!, since)) res.write(sse('entry', entry, entry.seq))
+      const stop = runtime.timeline.subscribe(params.botId!, (entry) => res.write(sse('entry', entry, entry.seq)))
+      res.on('close', stop)
+      return STREAMING
+    },
+  },
+  {
+    method: 'GET',
+    pattern: '/clock',
+    run: async (runtime, options) => ({ now: new Date(runtime.clock.now()).toISOString(), virtual: options.advanceClock !== undefined }),
   },
   {
     method: 'POST',
