@@ -39,6 +39,8 @@ describe('dispatch', () => {
     assert.equal(failure.conversation, 'c1')
     assert.equal(failure.message, message.id)
     assert.equal(failure.error, 'handler exploded')
+    // The stack points at the bot's own source, line and column (its compiled bundle's source map applied).
+    assert.match(String(failure.stack), /test\/fixtures\/order-bots\/order\/index\.ts:7:46\)/)
     // The runtime goes on.
     assert.deepEqual((await t.send('after', { conversationId: 'c1' })).replies.map((r) => r.payload.text), ['got after'])
     await t.close()

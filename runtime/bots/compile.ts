@@ -1,7 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
+import { createRequire, Module } from 'node:module'
 import { basename, dirname, join, resolve } from 'node:path'
-import { Script } from 'node:vm'
 import { build, type Message, type Plugin } from 'esbuild'
 import type { Clock } from '../time/clock.ts'
 import { simulatedPackage } from './simulated.ts'
@@ -45,6 +44,8 @@ export type ModuleContext = { botDir: string; clock: Clock }
 
 /** Modules that stand in for what a Botpress project generates or downloads: resolved by the bundler, then served at run time. */
 const SIMULATED = 'localbot:simulated-package'
+/** The bot's `Date`, bound to localbot's clock. */
+const CLOCKED_DATE = 'localbot:date'
 const GENENV = 'localbot:genenv'
 
 /**
@@ -81,6 +82,10 @@ function botpressProject(botDir: string): Plugin {
   }
 }
 
+// Stack traces through a bot's code point at its own files and lines: Node applies the source map that each
+// compiled bot carries (see loadModule), also when localbot runs as plain JavaScript without tsx.
+process.setSourceMapsEnabled(true)
+
 /** localbot's own require: its copy of `@botpress/sdk` and `@botpress/client`. */
 const ownRequire = createRequire(import.meta.url)
 
@@ -107,6 +112,10 @@ export async function loadModule(file: string, context: ModuleContext): Promise<
       target: 'node20',
       packages: 'external',
       sourcemap: 'inline',
+      // Never written: it places the source map's paths relative to the bot's file, as Node reads them.
+      outfile: join(dirname(file), 'bundle.js'),
+      // The bot's Date reads localbot's clock: a module-wide binding, on the first line (the source map allows for it).
+      banner: { js: `var Date = require(${JSON.stringify(CLOCKED_DATE)});` },
       logLevel: 'silent',
       plugins: [botpressProject(context.botDir)],
     })
@@ -129,12 +138,14 @@ export async function loadModule(file: string, context: ModuleContext): Promise<
     if (id === GENENV) return process.env
     return nodeRequire(id)
   }
-  const module = { exports: {} as Record<string, unknown> }
-  const run = new Script(`(function (exports, require, module, __filename, __dirname, Date) {${code}\n})`, { filename: file }).runInThisContext() as (
-    ...args: unknown[]
-  ) => void
-  run(module.exports, botRequire, module, file, dirname(file), clockedDate(context.clock))
-  return module.exports
+  // Compiled as Node compiles a CommonJS file, so that Node applies the bundle's source map to stack traces
+  // (the bot's own file and line), and kept out of require's cache, so that a reload frees it.
+  const module = new Module(file) as Module & { _compile(code: string, filename: string): void; require(id: string): unknown }
+  module.filename = file
+  module.paths = (Module as unknown as { _nodeModulePaths(dir: string): string[] })._nodeModulePaths(dirname(file))
+  module.require = (id: string) => (id === CLOCKED_DATE ? clockedDate(context.clock) : botRequire(id))
+  module._compile(code, file)
+  return module.exports as Record<string, unknown>
 }
 
 /** What localbot uses of a loaded `@botpress/sdk`. */
