@@ -41,7 +41,7 @@ async function inProcess(lines: string[], options: { virtual?: boolean; botId?: 
   const output = new PassThrough()
   let printed = ''
   output.on('data', (c) => (printed += c))
-  const exited = new Promise<void>((done) => startRepl(runtime, { input, output, interactive: false, botId: options.botId, onExit: done }))
+  const exited = new Promise<void>((done) => startRepl(runtime, { input, output, interactive: false, botId: options.botId, onExit: () => done() }))
   input.end(lines.map((l) => l + '\n').join(''))
   await exited
   await runtime.close()

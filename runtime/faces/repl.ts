@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
-import { createInterface, type Interface } from 'node:readline'
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs'
+import { clearLine, createInterface, cursorTo, type Interface } from 'node:readline'
 import type { Readable, Writable } from 'node:stream'
 import { stateTypes } from '../client/common.ts'
 import { isApiError, type Message, type StateType } from '../client/index.ts'
@@ -10,7 +11,7 @@ import { channelNames, defaultIntegration, talkingIntegrations } from '../dispat
 /** Who is talking to which bot, where, and through which integration's channel (the bot's default when unset). */
 type Session = { botId: string | undefined; userId: string; conversationId: string; integration?: string; channel?: string }
 
-type Context = { runtime: Runtime; session: Session; print: (line: string) => void; stop: () => void }
+type Context = { runtime: Runtime; session: Session; print: (line: string) => void; stop: () => void; history: string[] }
 
 /** A REPL command: `.name args`. */
 type Command = { name: string; args: string; help: string; run: (ctx: Context, args: string[], rest: string) => Promise<void> | void }
@@ -227,6 +228,42 @@ export const commands: Command[] = [
     },
   },
   {
+    name: 'history',
+    args: '[N]',
+    help: 'the last N lines typed (default 20), kept across restarts',
+    run: ({ history, print }, [n]) => {
+      const count = n === undefined ? 20 : Number(n)
+      if (!Number.isInteger(count) || count < 1) throw new Error('usage: .history [N], N a whole number above 0')
+      const shown = history.slice(-count)
+      shown.forEach((line, i) => print(`${String(history.length - shown.length + i + 1).padStart(4)}  ${line}`))
+    },
+  },
+  {
+    name: 'transcript',
+    args: '',
+    help: "this conversation's messages, oldest first",
+    run: async (ctx) => {
+      const botId = requireBot(ctx)
+      const client = ctx.runtime.dispatcher.clientOf(botId)
+      const messages: Message[] = []
+      let nextToken: string | undefined
+      do {
+        const page = await client.listMessages({ conversationId: ctx.session.conversationId, limit: 100, nextToken }).catch((error: unknown) => {
+          if (isApiError(error) && error.type === 'ResourceNotFound') return { messages: [], meta: {} as { nextToken?: string } }
+          throw error
+        })
+        messages.push(...page.messages)
+        nextToken = page.meta.nextToken
+      } while (nextToken)
+      if (messages.length === 0) return ctx.print(`no messages yet in ${ctx.session.conversationId}`)
+      for (const message of messages.reverse()) {
+        const [first = '', ...more] = describe(message.type, message.payload)
+        const who = message.direction === 'outgoing' ? botId : message.userId
+        ctx.print([`${message.createdAt} ${who}> ${first}`, ...more.map((line) => `  ${line}`)].join('\n'))
+      }
+    },
+  },
+  {
     name: 'reload',
     args: '',
     help: "load the bot's code again",
@@ -304,8 +341,29 @@ export type ReplOptions = {
   interactive: boolean
   botId?: string
   userId?: string
-  /** Called on `.exit` and at the end of input, once every handler has finished. */
-  onExit: () => void
+  /** Where the typed lines are kept across restarts (in the data folder); none: this session only. */
+  historyFile?: string
+  /**
+   * Called on `.exit` and at the end of input, once every handler has finished, with the number of lines that
+   * failed (a command's error, a message refused or whose handler failed): a script exits non-zero on any.
+   */
+  onExit: (failures: number) => void
+}
+
+/** A running REPL: `print` writes a line above the prompt and the half-typed line, then redraws them. */
+export type Repl = { readline: Interface; print(line: string): void }
+
+/** Lines of history kept. */
+const HISTORY = 500
+
+function readHistory(file: string | undefined): string[] {
+  if (!file) return []
+  try {
+    return readFileSync(file, 'utf8').split('\n').filter((line) => line.trim() !== '').slice(-HISTORY)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return []
+    throw error
+  }
 }
 
 /**
@@ -313,11 +371,23 @@ export type ReplOptions = {
  * current bot, or a command. Replies print as they are created, also those that come later. Lines are
  * handled one after another, so a piped script prints its replies in order.
  */
-export function startRepl(runtime: Runtime, options: ReplOptions): Interface {
+export function startRepl(runtime: Runtime, options: ReplOptions): Repl {
   const bots = runtime.dispatcher.botIds()
   if (options.botId !== undefined && !runtime.dispatcher.has(options.botId)) throw new Error(`--bot ${options.botId}: no such bot (bots: ${bots.join(', ') || 'none'})`)
   const session: Session = { botId: options.botId ?? bots[0], userId: options.userId ?? 'user', conversationId: newConversationId() }
-  const print = (line: string) => void options.output.write(line + '\n')
+  const { output, interactive } = options
+  /** Whether the prompt is on screen, waiting for a line: output from elsewhere goes above it. */
+  let waiting = false
+  const print = (line: string) => {
+    if (!interactive || !waiting) return void output.write(line + '\n')
+    clearLine(output, 0)
+    cursorTo(output, 0)
+    output.write(line + '\n')
+    rl.prompt(true)
+  }
+  const history = interactive ? readHistory(options.historyFile) : []
+  if (interactive && options.historyFile && history.length >= HISTORY) writeFileSync(options.historyFile, history.join('\n') + '\n')
+  let failures = 0
   let exiting = false
   /** Set by `.exit`: lines already read but not yet handled are dropped. */
   let stopped = false
@@ -326,7 +396,7 @@ export function startRepl(runtime: Runtime, options: ReplOptions): Interface {
     stopped = exiting = true
     rl.close()
   }
-  const ctx: Context = { runtime, session, print, stop }
+  const ctx: Context = { runtime, session, print, stop, history }
 
   const onReply = ({ botId, message }: { botId: string; message: Message }) => {
     const here = message.conversationId === session.conversationId
@@ -339,7 +409,9 @@ export function startRepl(runtime: Runtime, options: ReplOptions): Interface {
     input: options.input,
     output: options.interactive ? options.output : undefined,
     terminal: options.interactive,
-    historySize: options.interactive ? 500 : 0,
+    historySize: options.interactive ? HISTORY : 0,
+    // Newest first, as readline keeps it.
+    history: [...history].reverse(),
     completer: (line: string) => {
       const [head, arg = ''] = line.split(/\s+/, 2)
       if (head === '.bot' && line.includes(' ')) {
@@ -352,6 +424,7 @@ export function startRepl(runtime: Runtime, options: ReplOptions): Interface {
   const prompt = () => {
     if (options.interactive && !exiting) {
       rl.setPrompt(`${session.botId ?? '-'}:${session.userId}${session.integration ? ` via ${session.integration}${session.channel ? '/' + session.channel : ''}` : ''}> `)
+      waiting = true
       rl.prompt()
     }
   }
@@ -369,14 +442,44 @@ export function startRepl(runtime: Runtime, options: ReplOptions): Interface {
         await command.run(ctx, args, text.slice(1 + name!.length).trim())
       } else {
         const botId = requireBot(ctx)
-        await runtime.dispatcher.sendMessage(botId, { ...where(session), payload: { text: line } })
+        const { message } = await runtime.dispatcher.sendMessage(botId, { ...where(session), payload: { text: line } })
+        const [event] = (await runtime.dispatcher.clientOf(botId).listEvents({ messageId: message.id, limit: 1 })).events
+        if (event?.status === 'failed') {
+          failures++
+          print(`error: the bot's handler failed: ${event.failureReason ?? 'no reason given'}`)
+        }
       }
     } catch (error) {
+      failures++
       print(`error: ${isApiError(error) ? `${error.type}: ${error.message}` : (error as Error).message}`)
     }
   }
+  /** Set by a Ctrl-C on an empty line: a second one quits. */
+  let armed = false
   rl.on('line', (line) => {
+    waiting = false
+    armed = false
+    if (interactive && line.trim() !== '') {
+      history.push(line)
+      if (options.historyFile) appendFileSync(options.historyFile, line.replace(/\n/g, ' ') + '\n')
+    }
     queue = queue.then(() => handle(line)).then(prompt)
+  })
+  // Ctrl-C clears a half-typed line; on an empty line it warns, and a second one quits (as node's REPL).
+  rl.on('SIGINT', () => {
+    const typed = rl.line
+    if (typed.length > 0) {
+      armed = false
+      output.write('^C\n')
+      ;(rl as unknown as { line: string; cursor: number }).line = ''
+      ;(rl as unknown as { line: string; cursor: number }).cursor = 0
+      rl.prompt()
+    } else if (armed) stop()
+    else {
+      armed = true
+      output.write('\n(Ctrl-C again or .exit to quit)\n')
+      rl.prompt()
+    }
   })
   rl.on('close', () => {
     exiting = true
@@ -384,12 +487,12 @@ export function startRepl(runtime: Runtime, options: ReplOptions): Interface {
       .then(() => runtime.dispatcher.idle())
       .then(() => {
         runtime.bus.off('reply', onReply)
-        options.onExit()
+        options.onExit(failures)
       })
   })
   if (options.interactive) {
     print(`localbot: talking to ${session.botId ?? 'no bot'} as ${session.userId} in ${session.conversationId}; .help lists the commands`)
     prompt()
   }
-  return rl
+  return { readline: rl, print }
 }
