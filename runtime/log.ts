@@ -26,13 +26,17 @@ export function createLogger(options: { level?: LogLevel; sink?: LogSink; fields
   const threshold = logLevels.indexOf(level)
   const emit = (lineLevel: LogLevel, message: string, fields?: LogFields) => {
     if (logLevels.indexOf(lineLevel) < threshold) return
-    const all = { ...base, ...fields }
-    if (sink.json) sink.write(JSON.stringify({ level: lineLevel, msg: message, ...all }))
+    // A field without a value says nothing: it is left out.
+    const all = Object.fromEntries(Object.entries({ ...base, ...fields }).filter(([, v]) => v !== undefined))
+    const now = new Date()
+    if (sink.json) sink.write(JSON.stringify({ time: now.toISOString(), level: lineLevel, msg: message, ...all }))
     else {
       const extra = Object.entries(all)
         .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
         .join(' ')
-      sink.write(`${lineLevel.toUpperCase()} ${message}${extra ? ' ' + extra : ''}`)
+      // The local time of day, to the millisecond: enough to line a log up with what happened.
+      const time = `${String(now.getHours()).padStart(2, '0')}:${String(now.getMinutes()).padStart(2, '0')}:${String(now.getSeconds()).padStart(2, '0')}.${String(now.getMilliseconds()).padStart(3, '0')}`
+      sink.write(`${time} ${lineLevel.toUpperCase()} ${message}${extra ? ' ' + extra : ''}`)
     }
   }
   return {

@@ -191,7 +191,7 @@ export class Dispatcher {
     await this.settleEvent(runtime, event, handlers, outcome)
     // Answer only once the turn's writes are in LevelDB.
     await this.options.store.flush()
-    this.options.logger.info('message handled', { ...fields, handlers, replies: replies.length })
+    this.options.logger.info('message handled', { ...fields, handlers, text: textOf(message), replies: replies.map(textOf) })
     return replies
   }
 
@@ -517,6 +517,16 @@ function withApiUrl<T>(url: string, start: () => T): T {
     if (previous === undefined) delete process.env.BP_API_URL
     else process.env.BP_API_URL = previous
   }
+}
+
+/** The longest text of a message a log line carries. */
+const LOGGED_TEXT = 120
+
+/** A message's text for the log (cut to LOGGED_TEXT), or its type in brackets. */
+function textOf(message: Message): string {
+  const payload = message.payload as Record<string, unknown>
+  const text = typeof payload.text === 'string' ? payload.text : typeof payload.markdown === 'string' ? payload.markdown : `[${message.type}]`
+  return text.length > LOGGED_TEXT ? `${text.slice(0, LOGGED_TEXT - 1)}…` : text
 }
 
 function queueKey(botId: string, conversationId: string): string {

@@ -1,0 +1,29 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { createLogger } from '../runtime/log.ts'
+import { testBot } from '../runtime/testing.ts'
+
+describe('log lines', () => {
+  it('carry the time: an ISO time in JSON, the time of day to the millisecond in text; a field without a value is left out', () => {
+    const lines: string[] = []
+    createLogger({ sink: { json: true, write: (l) => lines.push(l) } }).info('event handled', { bot: 'b', conversation: undefined, status: 'processed' })
+    createLogger({ sink: { json: false, write: (l) => lines.push(l) } }).warn('slow', { bot: 'b', conversation: undefined })
+    const json = JSON.parse(lines[0]!)
+    assert.ok(Math.abs(Date.parse(json.time) - Date.now()) < 60_000, json.time)
+    assert.deepEqual(Object.keys(json), ['time', 'level', 'msg', 'bot', 'status'])
+    assert.match(lines[1]!, /^\d\d:\d\d:\d\d\.\d\d\d WARN slow bot=b$/)
+  })
+
+  it("at info, each message's log line has its text and its replies' texts, cut at a readable length", async () => {
+    const t = await testBot('bots/echo')
+    const long = 'x'.repeat(300)
+    await t.send('hello there')
+    await t.send(long)
+    const handled = t.logs.filter((l) => l.msg === 'message handled')
+    assert.deepEqual(handled.map((l) => [l.text, l.replies]), [
+      ['hello there', ['#1 hello there']],
+      [`${'x'.repeat(119)}…`, [`#2 ${'x'.repeat(116)}…`]],
+    ])
+    await t.close()
+  })
+})
