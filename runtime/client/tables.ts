@@ -1,10 +1,13 @@
 import { z } from 'zod'
 import * as layout from '../store/layout.ts'
 import type { Op } from '../store/store.ts'
-import { jsonPayload, nowIso, operation, tagsMatch, tagsSchema, withLocks, type ClientContext, type RowSchema, type TableDefinition } from './common.ts'
+import { jsonPayload, nowIso, operation, tagsMatch, tagsSchema, withLocks, type ClientContext } from './common.ts'
 import { InvalidPayloadError, PayloadTooLargeError, ResourceNotFoundError } from './errors.ts'
 import { putJson } from './indexing.ts'
 import { compareColumn, compileFilter, valueAt, type RowPredicate } from './row-filter.ts'
+import { columnTypes, declaredTable, isObject, jsonSchemaCheck, schemaCheck, type RowCheck, type Table } from './table-schema.ts'
+
+export { tablesOf, type Table } from './table-schema.ts'
 
 /**
  * Botpress's Tables API over the store: the tables of the bot's definition (and those getOrCreateTable makes),
@@ -13,20 +16,6 @@ import { compareColumn, compileFilter, valueAt, type RowPredicate } from './row-
  * with one bad row writes nothing. Finds read the whole table: local tables are small (Botpress's free plan
  * stops at 10,000 rows).
  */
-
-/** A table, as Botpress's client returns it. */
-export type Table = {
-  id: string
-  name: string
-  factor: number
-  frozen: boolean
-  keyColumn?: string | null
-  schema: Record<string, unknown>
-  tags: Record<string, string>
-  isComputeEnabled: boolean
-  createdAt?: string
-  updatedAt?: string
-}
 
 /** A row, as Botpress's client returns it: its columns and system fields. */
 export type Row = Record<string, unknown> & { id: number; createdAt: string; updatedAt: string; computed: Record<string, never>; stale: string[] }
@@ -43,89 +32,11 @@ const ROW_BYTES_PER_FACTOR = 4096
 /** Botpress's rule for table names (its ADK documents it; the cloud refuses other names). */
 const tableNamePattern = /^[A-Za-z_$][A-Za-z0-9_]{0,29}Table$/
 
-/** The definition's tables, with its plugins', as the client takes them. */
-export function tablesOf(definition: unknown): Record<string, TableDefinition> {
-  const d = definition as { tables?: Record<string, TableDefinition>; withPlugins?: { tables?: Record<string, TableDefinition> } } | undefined
-  const tables: Record<string, TableDefinition> = Object.create(null)
-  for (const [name, table] of Object.entries(d?.withPlugins?.tables ?? d?.tables ?? {}))
-    if (typeof table?.schema?.safeParse === 'function') tables[name] = table
-  return tables
-}
-
-/** The check of a row's columns: the columns to store, or the first problem (its path and message). */
-type RowCheck = (columns: Record<string, unknown>) => { ok: true; columns: Record<string, unknown> } | { ok: false; path: PropertyKey[]; message: string }
-
 /** A table ready for rows: its Botpress shape and its row check. */
 type OpenTable = { table: Table; check: RowCheck }
 
 /** A table made by getOrCreateTable, as stored. */
 type StoredTable = Table
-
-const columnTypes = ['string', 'number', 'boolean', 'object', 'array', 'null'] as const
-type ColumnSpec = { type: (typeof columnTypes)[number]; nullable?: boolean; enum?: unknown[] }
-
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value)
-
-function typeOf(value: unknown): string {
-  return value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value
-}
-
-/** The check of a definition's table: its zui schema, as a state's payload is checked against its own. */
-function schemaCheck(schema: RowSchema): RowCheck {
-  return (columns) => {
-    const result = schema.safeParse(columns)
-    if (result.success) return { ok: true, columns: result.data as Record<string, unknown> }
-    const issue = result.error.issues[0]!
-    return { ok: false, path: issue.path, message: issue.message }
-  }
-}
-
-/**
- * The check of a table that getOrCreateTable made, from its JSON schema: each column's type (`nullable` lets
- * `null` in), `enum`, and `required`. Columns the schema does not name are dropped, as Botpress ignores them.
- */
-function jsonSchemaCheck(schema: Record<string, unknown>): RowCheck {
-  const properties = (isObject(schema.properties) ? schema.properties : {}) as Record<string, ColumnSpec>
-  const required = new Set(Array.isArray(schema.required) ? schema.required : [])
-  return (columns) => {
-    const kept = new Map<string, unknown>()
-    for (const [name, spec] of Object.entries(properties)) {
-      if (!Object.hasOwn(columns, name) || columns[name] === undefined) {
-        if (required.has(name)) return { ok: false, path: [name], message: 'Required' }
-        continue
-      }
-      const value = columns[name]
-      const fits = typeOf(value) === spec.type || (value === null && spec.nullable === true)
-      if (!fits) return { ok: false, path: [name], message: `expected ${spec.type}${spec.nullable ? ' or null' : ''}, received ${typeOf(value)}` }
-      if (Array.isArray(spec.enum) && value !== null && !spec.enum.includes(value)) return { ok: false, path: [name], message: `must be one of ${spec.enum.join(', ')}` }
-      kept.set(name, value)
-    }
-    return { ok: true, columns: Object.fromEntries(kept) }
-  }
-}
-
-/** A zui schema as Botpress's JSON schema of a table: an object whose columns carry `x-zui.index`. */
-function jsonSchemaOf(schema: RowSchema): Record<string, unknown> {
-  let json: unknown
-  try {
-    json = schema.toJSONSchema?.()
-  } catch {
-    json = undefined
-  }
-  const base = isObject(json) ? json : {}
-  const properties = Object.entries(isObject(base.properties) ? base.properties : {}).map(([name, column], index) => {
-    const spec = isObject(column) ? column : {}
-    return [name, { ...spec, 'x-zui': { ...(isObject(spec['x-zui']) ? spec['x-zui'] : {}), index } }] as const
-  })
-  return { ...base, type: 'object', properties: Object.fromEntries(properties), additionalProperties: true }
-}
-
-/** A declared table in Botpress's shape: its id is its name. */
-function declaredTable(name: string, d: TableDefinition): Table {
-  const table: Table = { id: name, name, factor: d.factor ?? 1, frozen: d.frozen ?? false, schema: jsonSchemaOf(d.schema), tags: d.tags ?? {}, isComputeEnabled: false }
-  if (d.keyColumn !== undefined) table.keyColumn = d.keyColumn
-  return table
-}
 
 /** The table of a name: the definition's, else one getOrCreateTable made; ResourceNotFound for any other name. */
 async function openTable(ctx: ClientContext, name: string): Promise<OpenTable> {
