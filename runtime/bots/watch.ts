@@ -9,14 +9,14 @@ const ignored = (name: string) => name === 'node_modules' || name.startsWith('.'
 type Watched = { watcher: FSWatcher; identity: string }
 
 /**
- * Watches a bots folder and calls `onChange(botId)` once a bot's files have settled (100 ms after the
- * last change). Every folder is watched on its own: node 20's recursive watch follows files by inode and
+ * Watches a bots folder (or, with `only`, that one bot folder of it) and calls `onChange(botId)` once a bot's
+ * files have settled (100 ms after the last change). Every folder is watched on its own: node 20's recursive watch follows files by inode and
  * goes deaf to a file an editor replaced (write to a temp file, rename over), which is how most save.
  * A watcher hears nothing once its folder is deleted, so every change rescans the bot's folders and
  * watches anew those made, made again or moved in since. Dot files, `_` folders and node_modules are not
  * code that runs. `ready` resolves once the folders there at the start are watched.
  */
-export function watchBots(botsDir: string, onChange: (botId: string) => void): (() => void) & { ready: Promise<void> } {
+export function watchBots(botsDir: string, onChange: (botId: string) => void, only?: string): (() => void) & { ready: Promise<void> } {
   const settle = debounceByKey(onChange, 100)
   const watched = new Map<string, Watched>()
   let closed = false
@@ -86,7 +86,7 @@ export function watchBots(botsDir: string, onChange: (botId: string) => void): (
     })
   }
 
-  const ready = rescan(botsDir)
+  const ready = rescan(only === undefined ? botsDir : join(botsDir, only))
   const stop = () => {
     closed = true
     settle.cancel()
