@@ -9,7 +9,7 @@
  */
 import { basename, resolve } from 'node:path'
 import { MemoryLevel } from 'memory-level'
-import type { Client, Message, State, StateType } from './client/index.ts'
+import type { Client, Event, Message, State, StateType } from './client/index.ts'
 import type { ActionCall, ActionMock } from './dispatch/actions.ts'
 import { createLogger, type LogLevel } from './log.ts'
 import { startRuntime, type Runtime } from './runtime.ts'
@@ -37,9 +37,9 @@ export type BotTest = {
   /** Log lines (JSON objects) the runtime and the bot's logger wrote. */
   logs: Record<string, unknown>[]
   /** Sends a text (or a payload) as a user; resolves after every handler ran, with the bot's replies. */
-  send(text: string | Record<string, unknown>, options?: SendOptions): Promise<{ conversationId: string; message: Message; replies: Message[] }>
+  send(text: string | Record<string, unknown>, options?: SendOptions): Promise<{ conversationId: string; message: Message; event: Event; replies: Message[] }>
   /** Sends an event; resolves after its handlers ran. */
-  event(type: string, payload?: Record<string, unknown>, options?: { conversationId?: string; userId?: string }): Promise<{ replies: Message[] }>
+  event(type: string, payload?: Record<string, unknown>, options?: { conversationId?: string; userId?: string }): Promise<{ event: Event; replies: Message[] }>
   /** Moves the virtual clock forward (seconds, or a duration such as '90m', '2h', '1d'), firing everything due on the way. */
   advance(duration: number | string): Promise<void>
   /** Every message in a conversation, oldest first. */

@@ -64,6 +64,21 @@ describe("integrations' actions, answered by mocks", () => {
     const { message } = await t.send('react')
     const { events } = await t.client.listEvents({ messageId: message.id })
     assert.match(String(events[0]!.failureReason), /action slack:addReaction: its mock threw: rate limited/)
+    // The log says where the mock threw.
+    const said = t.logs.find((l) => l.level === 'warn' && l.action === 'slack:addReaction')
+    assert.match(String(said?.stack), /test\/actions\.test\.ts:\d+:\d+/)
+    await t.close()
+  })
+
+  it("a mock gets the bot's client, to do what the real action would also have done", async () => {
+    const t = await testBot(shop)
+    t.mockAction('slack:addReaction', async (_input, { client, botId, type }) => {
+      await client.getOrCreateConversation({ id: 'slack-general', channel: 'channel', integrationName: 'slack', tags: {} })
+      return { by: `${botId} ${type}` }
+    })
+    assert.deepEqual(texts((await t.send('react')).replies), ['reacted'])
+    assert.equal((await t.client.getConversation({ id: 'slack-general' })).conversation.integration, 'slack')
+    assert.deepEqual(t.calls[0]!.output, { by: 'shop slack:addReaction' })
     await t.close()
   })
 

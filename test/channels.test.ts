@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { describe, it } from 'node:test'
+import { defaultIntegration } from '../runtime/dispatch/channels.ts'
 import { describe as describeMessage } from '../runtime/faces/repl.ts'
 import { testBot } from '../runtime/testing.ts'
 import { resolve } from 'node:path'
@@ -17,20 +18,20 @@ const plain = 'test/fixtures/channel-bots/plain'
 const texts = (messages: { payload: Record<string, unknown> }[]) => messages.map((m) => m.payload.text)
 
 describe("integrations' channels, talked through", () => {
-  it('a message comes through the integration and channel asked for, with its tags on the new conversation, user and message', async () => {
+  it("a message comes through the integration and channel asked for, with its tags, named after the integration as Botpress stores them, on the new conversation, user and message", async () => {
     const t = await testBot(omni)
     const { replies, conversationId } = await t.send('hi', {
       conversationId: 'tg-1',
       integration: 'telegram',
       channel: 'channel',
-      tags: { conversation: { chat: '42' }, user: { handle: 'ann' }, message: { edited: 'no' } },
+      tags: { conversation: { chat: '42' }, user: { handle: 'ann' }, message: { 'telegram:edited': 'no' } },
     })
-    assert.deepEqual(texts(replies), ['text via telegram/channel [chat=42,handle=ann,edited=no]'])
+    assert.deepEqual(texts(replies), ['text via telegram/channel [telegram:chat=42,telegram:handle=ann,telegram:edited=no]'])
     const { conversation } = await t.client.getConversation({ id: conversationId })
     assert.equal(conversation.integration, 'telegram')
     assert.equal(conversation.channel, 'channel')
     // The conversation stays where it was created.
-    assert.deepEqual(texts((await t.send('again', { conversationId: 'tg-1' })).replies), ['text via telegram/channel [chat=42,handle=ann]'])
+    assert.deepEqual(texts((await t.send('again', { conversationId: 'tg-1' })).replies), ['text via telegram/channel [telegram:chat=42,telegram:handle=ann]'])
     await assert.rejects(t.send('moved', { conversationId: 'tg-1', integration: 'chat' }), { type: 'InvalidPayload', message: /the conversation is in telegram\/channel, not chat\/channel/ })
     await t.close()
   })
@@ -85,6 +86,16 @@ describe("integrations' channels, talked through", () => {
     const { replies } = await t.event('telegram:reactionAdded', { emoji: '👍' }, { conversationId: 'tg-2' })
     assert.deepEqual(texts(replies), ['reaction {"emoji":"👍"}'])
     await t.close()
+  })
+})
+
+describe('the default integration', () => {
+  const talking = (name: string) => ({ name, definition: { channels: { channel: { messages: { text: {} } } } } })
+  it("is chat when the bot adds it; else the first it adds that people write through; else the first that talks", () => {
+    assert.equal(defaultIntegration({ integrations: { sheets: talking('gsheets'), tg: talking('telegram') } } as never), 'tg')
+    assert.equal(defaultIntegration({ integrations: { tg: talking('telegram'), web: talking('chat') } } as never), 'web')
+    assert.equal(defaultIntegration({ integrations: { a: talking('todoist'), b: talking('notion') } } as never), 'a')
+    assert.equal(defaultIntegration({} as never), 'chat')
   })
 })
 
@@ -145,7 +156,7 @@ describe('channels through the REPL and HTTP', () => {
       const post = (body: unknown) => fetch(`${url}/bots/omni/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
       const ok = await post({ userId: 'u1', text: 'hi', integration: 'telegram', channel: 'channel', tags: { conversation: { chat: '7' } } })
       assert.equal(ok.status, 200)
-      assert.deepEqual(texts(((await ok.json()) as { replies: { payload: Record<string, unknown> }[] }).replies), ['text via telegram/channel [chat=7]'])
+      assert.deepEqual(texts(((await ok.json()) as { replies: { payload: Record<string, unknown> }[] }).replies), ['text via telegram/channel [telegram:chat=7]'])
       const bad = await post({ userId: 'u1', text: 'hi', integration: 'slack' })
       assert.equal(bad.status, 400)
       assert.match(((await bad.json()) as { message: string }).message, /adds no integration "slack"/)

@@ -168,7 +168,8 @@ describe('HTTP simulator routes', () => {
   it('a text message without conversationId starts a new conversation and answers with the echo reply', async () => {
     const first = await call(s.url, 'POST', '/bots/echo/messages', { userId: 'alice', text: 'hello' })
     assert.equal(first.status, 200)
-    assert.deepEqual(Object.keys(first.body).sort(), ['conversationId', 'message', 'replies', 'userId'])
+    assert.deepEqual(Object.keys(first.body).sort(), ['conversationId', 'event', 'message', 'replies', 'userId'])
+    assert.equal(first.body.event.status, 'processed')
     assert.equal(first.body.userId, 'alice')
     assert.equal(typeof first.body.conversationId, 'string')
     assert.equal(first.body.message.payload.text, 'hello')
@@ -207,10 +208,11 @@ describe('HTTP simulator routes', () => {
     assert.deepEqual(seen.state.payload, { texts: ['boxed'] })
   })
 
-  it('a handler that throws still gives an answer (200): the message was stored, its event failed, no replies', async () => {
+  it('a handler that throws still gives an answer (200): the message was stored, its event failed (said in the answer), no replies', async () => {
     const sent = await call(s.url, 'POST', '/bots/order/messages', { userId: 'bob', conversationId: 'boom-1', text: 'boom' })
     assert.equal(sent.status, 200)
     assert.deepEqual(sent.body.replies, [])
+    assert.deepEqual([sent.body.event.status, sent.body.event.failureReason], ['failed', 'handler exploded'])
     const { events } = await s.runtime.dispatcher.clientOf('order').listEvents({ messageId: sent.body.message.id })
     assert.equal(events[0]!.status, 'failed')
   })

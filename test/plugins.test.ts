@@ -38,6 +38,9 @@ describe('plugins run as in Botpress', () => {
     const { output } = await t.client.callAction({ type: 'hitl#startHitl', input: { title: 'help' } })
     assert.deepEqual(output, { started: true })
     assert.deepEqual(t.calls.map((c) => [c.type, c.answeredBy]), [['hitl#startHitl', 'mock']])
+    // As Botpress bots call them: bot.actionHandlers['hitl#startHitl'](props), though the stand-in knows no names.
+    assert.deepEqual(texts((await t.send('/start_hitl')).replies), ['hitl: {"started":true}'])
+    assert.deepEqual(t.calls.map((c) => c.input), [{ title: 'help' }, { title: 'help' }])
     await t.close()
   })
 })

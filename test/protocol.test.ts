@@ -29,6 +29,14 @@ describe("the handler protocol, through Botpress's SDK", () => {
     await t.close()
   })
 
+  it('an event handled by a hook alone is processed, not ignored', async () => {
+    const t = await testBot(features)
+    const { event } = await t.event('ping', {})
+    assert.equal(event.status, 'processed')
+    assert.deepEqual(await t.state('bot', 'features', 'pinged'), { yes: true })
+    await t.close()
+  })
+
   it('state_expired runs the stateExpired handler; a Botpress project counts expiry in milliseconds', async () => {
     const t = await testBot(features)
     await t.send('hi', { conversationId: 'c1' })

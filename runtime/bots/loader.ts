@@ -145,8 +145,8 @@ export async function loadDefinition(folder: BotFolder, clock: Clock): Promise<{
     throw new BotLoadError(folder.id, file, { cause })
   }
   if (!isDefinition(definition, sdk)) throw new BotLoadError(folder.id, file, { cause: new Error('the default export is not a BotDefinition (new sdk.BotDefinition({...}))') })
-  // Each package once, though a bot may add it under two aliases.
-  const simulated = [...new Set(Object.values({ ...definition.integrations, ...definition.plugins }).filter((p) => (p as { simulated?: boolean }).simulated).map((p) => p.name))]
+  // Each package once, though a bot may add it under two aliases (or name a plugin as an integration).
+  const simulated = [...new Set([...Object.values(definition.integrations ?? {}), ...Object.values(definition.plugins ?? {})].filter((p) => (p as { simulated?: boolean }).simulated).map((p) => p.name))]
   return { definition, simulated }
 }
 

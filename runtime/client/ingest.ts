@@ -26,7 +26,7 @@ export type IncomingMessage = {
   conversationId: string
   type: string
   payload: unknown
-  route?: (existing: { integration: string; channel: string } | undefined) => { integration: string; channel: string }
+  route?: (existing: { integration: string; channel: string } | undefined) => { integration: string; channel: string; tagPrefix?: string }
   tags?: { conversation?: Record<string, string>; user?: Record<string, string>; message?: Record<string, string> }
 }
 
@@ -48,23 +48,24 @@ export async function ingestMessage(
       layout.conversations.record(ctx.botId, input.conversationId),
       layout.participants.member(ctx.botId, input.conversationId, input.userId),
     ])
+    const existing = conversationJson === undefined ? undefined : asConversation(JSON.parse(conversationJson) as Conversation)
+    const where = input.route?.(existing && { integration: existing.integration, channel: existing.channel })
+    // An integration's tags are named after it, as Botpress stores them (`telegram:chatId`).
+    const tagged = (tags: Record<string, string> | undefined) =>
+      tags && where?.tagPrefix ? Object.fromEntries(Object.entries(tags).map(([name, value]) => [name.includes(':') ? name : `${where.tagPrefix}:${name}`, value])) : tags
     const ops: Op[] = []
     let user: User
     if (userJson === undefined) {
-      user = newUser(ctx, { id: input.userId, tags: ids.tags?.user })
+      user = newUser(ctx, { id: input.userId, tags: tagged(ids.tags?.user) })
       ops.push(...writeUserOps(ctx, undefined, user))
     } else user = JSON.parse(userJson) as User
     let conversation: Conversation
-    if (conversationJson === undefined) {
-      const where = input.route?.(undefined)
-      conversation = newConversation(ctx, { id: input.conversationId, integrationName: where?.integration, channel: where?.channel, tags: ids.tags?.conversation })
+    if (existing === undefined) {
+      conversation = newConversation(ctx, { id: input.conversationId, integrationName: where?.integration, channel: where?.channel, tags: tagged(ids.tags?.conversation) })
       ops.push(...writeConversationOps(ctx, undefined, conversation, []))
-    } else {
-      conversation = asConversation(JSON.parse(conversationJson) as Conversation)
-      input.route?.({ integration: conversation.integration, channel: conversation.channel })
-    }
+    } else conversation = existing
     if (member === undefined) for (const key of membershipKeys(ctx, conversation, user.id)) ops.push({ type: 'put', key, value: '' })
-    const message = newMessage(ctx, { userId: ids.userId, conversationId: ids.conversationId, type: ids.type, payload, tags: ids.tags?.message, direction: 'incoming' })
+    const message = newMessage(ctx, { userId: ids.userId, conversationId: ids.conversationId, type: ids.type, payload, tags: tagged(ids.tags?.message), direction: 'incoming' })
     ops.push(...newMessageOps(ctx, message))
     // The message's own fields say where it is: the event's payload stays small.
     const event: Event = {

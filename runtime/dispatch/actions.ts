@@ -1,4 +1,5 @@
 import { RuntimeError } from '../client/errors.ts'
+import type { Client } from '../client/index.ts'
 import type { Logger } from '../log.ts'
 import type { Clock } from '../time/clock.ts'
 import type { Bus } from './bus.ts'
@@ -12,8 +13,11 @@ import type { Bus } from './bus.ts'
  * package declares one.
  */
 
-/** A mock: the action's output for an input. */
-export type ActionMock = (input: any, call: { botId: string; type: string }) => unknown
+/**
+ * A mock: the action's output for an input. `client` is the bot's own client, for what the real action would
+ * also have done in Botpress (`slack:getOrCreateChannelConversation` creates the conversation it returns).
+ */
+export type ActionMock = (input: any, call: { botId: string; type: string; client: Client }) => unknown
 
 /** One action call a bot made, as recorded. */
 export type ActionCall = {
@@ -61,10 +65,10 @@ export class Actions {
   }
 
   /** Answers one call, records it and announces it (`action` on the bus). */
-  async call(botId: string, source: ActionSource, type: string, input: unknown): Promise<{ output: unknown }> {
+  async call(botId: string, source: ActionSource, type: string, input: unknown, client: Client): Promise<{ output: unknown }> {
     const record: ActionCall = { botId, type, input, answeredBy: 'none', at: new Date(this.options.clock.now()).toISOString() }
     try {
-      record.output = await this.answer(botId, source, type, input, record)
+      record.output = await this.answer({ botId, type, client }, source, input, record)
       return { output: record.output }
     } catch (error) {
       record.error = (error as Error).message
@@ -76,16 +80,23 @@ export class Actions {
     }
   }
 
-  private async answer(botId: string, source: ActionSource, type: string, input: unknown, record: ActionCall): Promise<unknown> {
+  private async answer(call: Parameters<ActionMock>[1], source: ActionSource, input: unknown, record: ActionCall): Promise<unknown> {
+    const { botId, type } = call
     const schema = source.outputSchema(type)
     const mock = this.mocks.get(botId)?.get(type) ?? (Object.hasOwn(source.mocks, type) ? source.mocks[type] : undefined)
     if (mock) {
       record.answeredBy = 'mock'
       let output: unknown
       try {
-        output = await mock(input, { botId, type })
+        output = await mock(input, call)
       } catch (error) {
-        throw new RuntimeError(`action ${type}: its mock threw: ${(error as Error)?.message ?? String(error)}`, { cause: error })
+        const failure = new RuntimeError(`action ${type}: its mock threw: ${(error as Error)?.message ?? String(error)}`, { cause: error })
+        // The mock's own frames say where it threw.
+        const frames = (error as Error)?.stack?.split('\n').filter((line) => line.startsWith('    at '))
+        if (frames?.length) failure.stack = `${failure.name}: ${failure.message}\n${frames.join('\n')}`
+        // Said here, with the mock's stack: the bot may catch the error, and Botpress's SDK logs none for it.
+        this.options.logger.warn(failure.message, { bot: botId, action: type, stack: failure.stack })
+        throw failure
       }
       if (output === undefined) output = {}
       if (!schema) return output

@@ -23,16 +23,25 @@ export function talkingIntegrations(definition: SdkDefinition): string[] {
 }
 
 /**
+ * Integrations of Botpress's hub that people write to a bot through. A simulated package cannot say whether its
+ * channel is a conversation or a data feed (every one gets the standard messages), so the default prefers these.
+ */
+const MESSAGING = new Set(['chat', 'webchat', 'telegram', 'slack', 'whatsapp', 'messenger', 'teams', 'discord', 'instagram', 'line', 'viber', 'sunco', 'twilio', 'vonage', 'zendesk', 'intercom', 'gmail'])
+
+/**
  * Where a message comes from when nothing says: Botpress's `chat` when the bot adds it or adds no integration
- * that talks, else the first integration it adds that does (a Telegram bot hears Telegram).
+ * that talks, else the first integration it adds that people write through (a Telegram bot hears Telegram,
+ * not its Google Sheets), else the first that talks at all.
  */
 export function defaultIntegration(definition: SdkDefinition): string {
   const talking = talkingIntegrations(definition)
-  return talking.length === 0 || talking.includes('chat') ? 'chat' : talking[0]!
+  const nameOf = (alias: string) => definition.integrations?.[alias]?.name ?? alias
+  if (talking.length === 0 || talking.some((alias) => nameOf(alias) === 'chat')) return talking.find((alias) => nameOf(alias) === 'chat') ?? 'chat'
+  return talking.find((alias) => MESSAGING.has(nameOf(alias))) ?? talking[0]!
 }
 
-/** Where a conversation is: an integration (alias) and one of its channels. */
-export type Where = { integration: string; channel: string }
+/** Where a conversation is: an integration (alias) and one of its channels; tags given unnamed get the integration's name. */
+export type Where = { integration: string; channel: string; tagPrefix?: string }
 
 /**
  * How a message finds its integration and channel, checked against the bot's definition once the
@@ -61,7 +70,7 @@ export function routeOf(
     const channel = input.channel ?? (existing?.integration === integration ? existing.channel : Object.keys(channels)[0]!)
     if (!Object.hasOwn(channels, channel))
       throw new InvalidPayloadError(`integration ${integration} has no channel ${JSON.stringify(channel)} (it has: ${Object.keys(channels).join(', ')})`)
-    const where = { integration, channel }
+    const where = { integration, channel, tagPrefix: integration }
     stay(existing, where)
     checkMessage(integration, channel, channels[channel]!.messages ?? {}, input.type, input.payload)
     return where

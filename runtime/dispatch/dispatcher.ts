@@ -105,7 +105,9 @@ export class Dispatcher {
     // back; integrations' and simulated plugins' actions are answered by mocks.
     ctx.callAction = (type, input) => {
       const current = this.runtimeOf(loaded.id).loaded
-      return isOwnAction(current, type) ? this.triggerAction(loaded.id, type, input) : this.actions.call(loaded.id, current.actions, type, input).then((r) => r.output)
+      return isOwnAction(current, type)
+        ? this.triggerAction(loaded.id, type, input)
+        : this.actions.call(loaded.id, current.actions, type, input, this.runtimeOf(loaded.id).client).then((r) => r.output)
     }
     const plain = clientOver(ctx)
     const runtime: BotRuntime = { loaded, ctx, plain, client: plain }
@@ -130,7 +132,7 @@ export class Dispatcher {
   }
 
   /** Stores a user's message and runs the bot's message handlers; resolves once all have finished. */
-  sendMessage(botId: string, input: SendMessage): Promise<{ conversationId: string; userId: string; message: Message; replies: Message[] }> {
+  sendMessage(botId: string, input: SendMessage): Promise<{ conversationId: string; userId: string; message: Message; event: Event; replies: Message[] }> {
     const conversationId = input.conversationId ?? this.runtimeOf(botId).ctx.ids('conv')
     return this.track(
       this.queues.run(queueKey(botId, conversationId), async () => {
@@ -146,8 +148,8 @@ export class Dispatcher {
           tags: input.tags,
         })
         this.options.bus.emit('incoming', { botId, message })
-        const replies = await this.handleMessage(runtime, event, { message, user, conversation })
-        return { conversationId, userId: user.id, message, replies }
+        const handled = await this.handleMessage(runtime, event, { message, user, conversation })
+        return { conversationId, userId: user.id, message, event: handled.event, replies: handled.replies }
       }),
     )
   }
@@ -175,12 +177,12 @@ export class Dispatcher {
   }
 
   /** Runs a message's handlers within its conversation's turn, then records how they ended; returns the replies. */
-  private async handleMessage(runtime: BotRuntime, event: Event, records: { message: Message; user: User; conversation: Conversation }): Promise<Message[]> {
+  private async handleMessage(runtime: BotRuntime, event: Event, records: { message: Message; user: User; conversation: Conversation }): Promise<{ event: Event; replies: Message[] }> {
     const { message, user, conversation } = records
     const botId = runtime.loaded.id
     const replies: Message[] = []
     const fields = { bot: botId, conversation: conversation.id, message: message.id, user: user.id }
-    const handlers = countOf(runtime.loaded.bot.messageHandlers, message.type)
+    const handlers = countOf(runtime.loaded.bot.messageHandlers, message.type) + hooksOf(runtime.loaded.bot, ['before_incoming_message', 'after_incoming_message'], message.type)
     const outcome = await this.callBot(runtime, messageCreated(event, { message, user, conversation }), {
       handler: `on.message(${JSON.stringify(message.type)})`,
       fields,
@@ -188,11 +190,11 @@ export class Dispatcher {
       replies,
       conversationId: conversation.id,
     })
-    await this.settleEvent(runtime, event, handlers, outcome)
+    const settled = await this.settleEvent(runtime, event, handlers, outcome)
     // Answer only once the turn's writes are in LevelDB.
     await this.options.store.flush()
     this.options.logger.info('message handled', { ...fields, handlers, text: textOf(message), replies: replies.map(textOf) })
-    return replies
+    return { event: settled, replies }
   }
 
   /**
@@ -217,7 +219,7 @@ export class Dispatcher {
     const runtime = this.runtimeOf(botId)
     const work = async () => {
       const replies: Message[] = []
-      const handlers = countOf(runtime.loaded.bot.eventHandlers, event.type)
+      const handlers = countOf(runtime.loaded.bot.eventHandlers, event.type) + hooksOf(runtime.loaded.bot, ['before_incoming_event', 'after_incoming_event'], event.type)
       const fields = { bot: botId, event: event.id, type: event.type, conversation: event.conversationId }
       const outcome = await this.callBot(runtime, eventReceived(event), {
         handler: `on.event(${JSON.stringify(event.type)})`,
@@ -531,6 +533,12 @@ function textOf(message: Message): string {
 
 function queueKey(botId: string, conversationId: string): string {
   return `${botId}\u0000conversation:${conversationId}`
+}
+
+/** How many hooks of those kinds the bot registered for a type (and `'*'`): a hook alone handles it too. */
+function hooksOf(bot: LoadedBot['bot'], kinds: string[], key: string): number {
+  const hooks = (bot as { hookHandlers?: Record<string, Record<string, unknown[] | undefined> | undefined> }).hookHandlers ?? {}
+  return kinds.reduce((sum, kind) => sum + (hooks[kind]?.[key]?.length ?? 0) + (key === '*' ? 0 : (hooks[kind]?.['*']?.length ?? 0)), 0)
 }
 
 /** How many handlers a bot registered for a key (and `'*'`), from the SDK's merged lists. */

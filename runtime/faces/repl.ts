@@ -131,7 +131,7 @@ export const commands: Command[] = [
       const calls = runtime.dispatcher.actions.calls.filter((call) => call.botId === botId).slice(-20)
       if (calls.length === 0) return print('no action calls yet')
       for (const call of calls)
-        print(`${call.at} ${call.type} ${json(call.input)} → ${call.error ? `error: ${call.error}` : `${json(call.output)} (${call.answeredBy === 'mock' ? 'mock' : "schema's plausible output"})`}`)
+        print(`${call.at} ${call.type} ${json(call.input)} → ${call.error ? `error: ${call.error}` : `${json(call.output)} (${call.answeredBy === 'mock' ? 'its mock' : 'no mock: its output schema, or {}'})`}`)
     },
   },
   {
@@ -442,9 +442,8 @@ export function startRepl(runtime: Runtime, options: ReplOptions): Repl {
         await command.run(ctx, args, text.slice(1 + name!.length).trim())
       } else {
         const botId = requireBot(ctx)
-        const { message } = await runtime.dispatcher.sendMessage(botId, { ...where(session), payload: { text: line } })
-        const [event] = (await runtime.dispatcher.clientOf(botId).listEvents({ messageId: message.id, limit: 1 })).events
-        if (event?.status === 'failed') {
+        const { event } = await runtime.dispatcher.sendMessage(botId, { ...where(session), payload: { text: line } })
+        if (event.status === 'failed') {
           failures++
           print(`error: the bot's handler failed: ${event.failureReason ?? 'no reason given'}`)
         }

@@ -3,8 +3,41 @@
  * props and client types Botpress bots import from `.botpress` (`bp.MessageHandlerProps`, `bp.Client`, ...).
  */
 
+/**
+ * A bot class whose simulated plugins' actions (`alias#name`, names unknown without the package) are in
+ * `bot.actionHandlers` all the same, as a call of the action through the bot's client, which localbot answers
+ * with the action's mock: Botpress bots call their plugins' actions that way (`bot.actionHandlers['hitl#startHitl']`).
+ */
+function botClass(simulatedPlugins: string[]): string {
+  if (simulatedPlugins.length === 0)
+    return `export class Bot extends sdk.Bot<TBot, TPlugins> {
+  public constructor(props: BotProps) {
+    super({ ...props, plugins: plugins.plugins })
+  }
+}`
+  return `/** Plugins that \`bp add\` has not downloaded: localbot answers their actions with mocks. */
+const simulatedPlugins = ${JSON.stringify(simulatedPlugins)}
+
+export class Bot extends sdk.Bot<TBot, TPlugins> {
+  public constructor(props: BotProps) {
+    super({ ...props, plugins: plugins.plugins })
+  }
+
+  public override get actionHandlers(): sdk.Bot<TBot, TPlugins>["actionHandlers"] {
+    const handlers = super.actionHandlers as Record<string, unknown>
+    return new Proxy(handlers, {
+      get: (target, name) => {
+        if (typeof name !== "string" || name in target || !simulatedPlugins.includes(name.split("#")[0]!) || !name.includes("#")) return target[name as string]
+        return async (props: { client: { callAction(x: { type: string; input: unknown }): Promise<{ output: unknown }> }; input: unknown }) =>
+          (await props.client.callAction({ type: name, input: props.input })).output
+      },
+    }) as sdk.Bot<TBot, TPlugins>["actionHandlers"]
+  }
+}`
+}
+
 /** The implementation index, importing `./typings/index` and `./plugins/index`. */
-export const implementationIndex = `import * as sdk from "@botpress/sdk"
+export const implementationIndex = (simulatedPlugins: string[] = []) => `import * as sdk from "@botpress/sdk"
 import * as typings from "./typings/index"
 import * as plugins from "./plugins/index"
 
@@ -16,11 +49,7 @@ type TBot = sdk.DefaultBot<typings.TBot>
 
 export type BotProps = Omit<sdk.BotProps<TBot, TPlugins>, "plugins">
 
-export class Bot extends sdk.Bot<TBot, TPlugins> {
-  public constructor(props: BotProps) {
-    super({ ...props, plugins: plugins.plugins })
-  }
-}
+${botClass(simulatedPlugins)}
 
 /** Every handler the bot can register, by kind and name. */
 export type BotHandlers = sdk.InjectedBotHandlers<TBot>

@@ -59,6 +59,7 @@ export function botpressFiles(definition: BotDefinitionLike, extra: Record<strin
   const integrations: Record<string, IntegrationDefinition> = {}
   for (const [alias, integration] of Object.entries({ ...definition.integrations, ...extra })) integrations[alias] = integration.definition
   const typed = Object.values(integrations).some(hasMessages) ? integrations : { ...integrations, ...standIn(Object.keys(integrations)) }
+  const simulatedPlugins = Object.entries(definition.plugins ?? {}).filter(([, plugin]) => (plugin as { simulated?: boolean }).simulated).map(([alias]) => alias)
   const typings = botTypings({
     states: parts.states ?? {},
     events: parts.events ?? {},
@@ -66,10 +67,10 @@ export function botpressFiles(definition: BotDefinitionLike, extra: Record<strin
     tables: parts.tables ?? {},
     workflows: parts.workflows ?? {},
     integrations: typed,
-  }, Object.entries(definition.plugins ?? {}).filter(([, plugin]) => (plugin as { simulated?: boolean }).simulated).map(([alias]) => alias))
+  }, simulatedPlugins)
   const files: Files = new Map([
     ['index.ts', 'export * from "./implementation/index"\nexport * from "./secrets/index"\n'],
-    ['implementation/index.ts', implementationIndex],
+    ['implementation/index.ts', implementationIndex(simulatedPlugins)],
     ['secrets/index.ts', secretsIndex(definition.secrets ?? {})],
   ])
   for (const [path, content] of inFolder('implementation/typings', typings).files) files.set(path, content)
