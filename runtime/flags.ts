@@ -1,9 +1,15 @@
+import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { z } from 'zod'
 
-/** The flags of `npm start -- FLAGS` (CONTRACT section 5). */
+/** Which command reads the flags: `npm start` in this repository, or the installed package's `localbot`. They differ only in what runs when neither DIR nor `--bots` is given. */
+export type Command = 'npm start' | 'localbot'
+
+/** The flags of `npm start -- FLAGS` and `localbot [DIR] FLAGS` (CONTRACT section 5). */
 export type Flags = {
-  bots: string
+  /** What runs: a folder of bots (`--bots`, `npm start`'s default `bots`), or DIR, one bot or a folder of bots (`localbot`'s default `.`). */
+  run: { bots: string } | { dir: string }
+  /** The data folder: `--data`, else `data` for `--bots`, else `DIR/.localbot`. */
   data: string
   port: number
   host: string
@@ -20,8 +26,8 @@ export type Flags = {
 }
 
 const schema = z.object({
-  bots: z.string().min(1).default('bots'),
-  data: z.string().min(1).default('data'),
+  bots: z.string().min(1).optional(),
+  data: z.string().min(1).optional(),
   port: z.coerce.number().int().min(0).max(65535).default(3000),
   host: z.string().min(1).default('127.0.0.1'),
   token: z.string().min(1).optional(),
@@ -38,10 +44,11 @@ const schema = z.object({
 const loopback = new Set(['127.0.0.1', 'localhost', '::1'])
 
 /** Parses argv; raises an Error whose message names the bad flag. */
-export function parseFlags(argv: string[]): Flags {
-  const { values } = parseArgs({
+export function parseFlags(argv: string[], command: Command = 'npm start'): Flags {
+  const { values, positionals } = parseArgs({
     args: argv,
     strict: true,
+    allowPositionals: true,
     options: {
       bots: { type: 'string' },
       data: { type: 'string' },
@@ -64,11 +71,16 @@ export function parseFlags(argv: string[]): Flags {
     throw new Error(`--${issue.path.join('.')}: ${issue.message}`)
   }
   const v = result.data
+  if (positionals.length > 1) throw new Error(`one DIR at most, not ${positionals.length}: ${positionals.join(' ')}`)
+  const dir = positionals[0]
+  if (dir !== undefined && v.bots !== undefined) throw new Error(`DIR ${dir} and --bots ${v.bots}: give one of them`)
+  if (dir === '') throw new Error('DIR: an empty path')
+  const run: Flags['run'] = v.bots !== undefined ? { bots: v.bots } : dir !== undefined || command === 'localbot' ? { dir: dir ?? '.' } : { bots: 'bots' }
   if (!loopback.has(v.host) && v.token === undefined && !v['no-http'])
     throw new Error(`--host ${v.host}: binding beyond loopback needs --token T (clients then send Authorization: Bearer T)`)
   return {
-    bots: v.bots,
-    data: v.data,
+    run,
+    data: v.data ?? ('dir' in run ? join(run.dir, '.localbot') : 'data'),
     port: v.port,
     host: v.host,
     token: v.token,

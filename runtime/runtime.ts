@@ -1,4 +1,4 @@
-import { join } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import { BotLoadError, findBotFolders, loadBot, loadBots, type BotFolder, type LoadedBot } from './bots/loader.ts'
 import { watchBots } from './bots/watch.ts'
 import { createBus, type Bus } from './dispatch/bus.ts'
@@ -40,6 +40,9 @@ export type Runtime = {
   /** Waits for handlers in flight, then closes the store. */
   close(): Promise<void>
 }
+
+/** One function that stops every watcher. */
+const stopAll = (stops: (() => void)[]) => () => stops.forEach((stop) => stop())
 
 /**
  * Loads every bot of `botsDir` (or only `folders`) over `store`; a bot that fails to load is logged
@@ -139,7 +142,11 @@ export async function startRuntime(options: {
     advanceClock: clock instanceof VirtualClock ? (seconds) => keeper.advance(clock, Math.round(seconds * 1000)) : undefined,
     reload,
     watch() {
-      unwatch ??= watchBots(botsDir, (botId) => void reload(botId))
+      // Given folders (one bot run on its own) are watched each by itself: their parent may be any folder at all.
+      const { folders } = options
+      unwatch ??= folders
+        ? stopAll(folders.map((f) => watchBots(dirname(f.dir), () => void reload(f.id), basename(f.dir))))
+        : watchBots(botsDir, (botId) => void reload(botId))
       return unwatch
     },
     close() {

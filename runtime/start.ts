@@ -1,0 +1,118 @@
+/**
+ * The program of `npm start` (main.ts) and of the installed `localbot` (cli.ts): flags → store → bots → time →
+ * faces. Nothing else lives here.
+ */
+import { rm } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import { startHttp } from './faces/http.ts'
+import { catchStrayErrors } from './host/faults.ts'
+import { Supervisor } from './host/supervisor.ts'
+import { readSpunRecords, startWatchdog } from './host/watchdog.ts'
+import { startRepl } from './faces/repl.ts'
+import { parseFlags, type Command, type Flags } from './flags.ts'
+import { createLogger, levelFromEnv } from './log.ts'
+import { findProject, type Project } from './project.ts'
+import { startRuntime } from './runtime.ts'
+import { DataFolderError } from './store/open.ts'
+import { Store } from './store/store.ts'
+import { systemClock, VirtualClock, type Clock } from './time/clock.ts'
+import { startTicker } from './time/ticker.ts'
+
+function fail(message: string, code: number): never {
+  process.stderr.write(`localbot: ${message}\n`)
+  process.exit(code)
+}
+
+/** Runs localbot as `command` does with `argv` (its flags): until a signal, or the end of a scripted REPL's input. */
+export async function start(command: Command, argv: string[]): Promise<void> {
+  let flags: Flags
+  try {
+    flags = parseFlags(argv, command)
+  } catch (error) {
+    fail((error as Error).message, 2)
+  }
+
+  let project: Project
+  try {
+    project = await findProject(flags.run)
+  } catch (error) {
+    fail((error as Error).message, 2)
+  }
+  if (project.summary) process.stderr.write(`localbot: ${project.summary}; data in ${resolve(flags.data)}\n`)
+
+  const repl = flags.repl ?? process.stdin.isTTY === true
+  const interactive = repl && process.stdin.isTTY === true
+  // At a terminal REPL, info lines would bury the conversation: warnings and errors only, unless LOG_LEVEL says.
+  const logger = createLogger({
+    level: levelFromEnv(process.env.LOG_LEVEL ?? (interactive ? 'warn' : undefined)),
+    sink: { write: (line) => process.stderr.write(line + '\n'), json: !process.stdout.isTTY },
+  })
+  const clock: Clock = flags.virtualClock ? new VirtualClock(systemClock.now()) : systemClock
+
+  let store: Store
+  try {
+    // A large folder can take a while (LevelDB replays its log): say so every second.
+    let seconds = 0
+    const stopProgress = startTicker(async () => logger.info('still opening the data folder', { data: flags.data, seconds: ++seconds }), 1000)
+    store = await Store.open(resolve(flags.data), { fsync: flags.fsync }).finally(stopProgress)
+  } catch (error) {
+    // A DataFolderError is one sentence already: the cause and what to do.
+    fail(error instanceof DataFolderError ? error.message : `cannot open the data folder ${flags.data}: ${(error as Error).message}`, 1)
+  }
+
+  // One bot's stray exception or spin must not take the others down (see host/).
+  const supervisor = new Supervisor(flags.handlerTimeout * 1000)
+  catchStrayErrors(supervisor, logger)
+  const spunFile = join(resolve(flags.data), 'localbot-spun.json')
+  const watchdog = startWatchdog({ limitMs: supervisor.timeoutMs, spunFile, json: !process.stdout.isTTY })
+  supervisor.onChange((calls) => watchdog.update(calls))
+  const spun = await readSpunRecords(spunFile, logger)
+
+  const runtime = await startRuntime({ botsDir: project.botsDir, folders: project.folders, store, clock, logger, supervisor, spun })
+  if (spun.size > 0) void runtime.ready.then(() => rm(spunFile, { force: true }))
+  if (flags.watch) runtime.watch()
+
+  let http: Awaited<ReturnType<typeof startHttp>> | undefined
+  if (flags.http) {
+    try {
+      http = await startHttp(runtime, { host: flags.host, port: flags.port }, { token: flags.token, advanceClock: runtime.advanceClock })
+    } catch (error) {
+      // A busy port need not end a REPL session: say so and go on without HTTP.
+      if (!repl) {
+        await runtime.close()
+        fail(`cannot listen on ${flags.host}:${flags.port}: ${(error as Error).message}`, 1)
+      }
+      logger.error('HTTP not started; the REPL goes on without it', { host: flags.host, port: flags.port, error: (error as Error).message })
+    }
+    if (http) process.stdout.write(`listening on ${http.url}\n`)
+  }
+
+  let stopping = false
+  async function stop(reason: string) {
+    if (stopping) return
+    stopping = true
+    logger.info('stopping: answering the requests in flight, finishing handlers', { reason })
+    let code = 0
+    try {
+      await http?.stop()
+      await runtime.close()
+    } catch (error) {
+      // A full disk at the last flush: say what was not saved, in one line.
+      logger.error('stopped with writes not saved', { error: (error as Error).message })
+      code = 1
+    }
+    watchdog.stop()
+    process.exit(code)
+  }
+  process.on('SIGINT', () => void stop('SIGINT'))
+  process.on('SIGTERM', () => void stop('SIGTERM'))
+
+  if (repl) {
+    try {
+      startRepl(runtime, { input: process.stdin, output: process.stdout, interactive, botId: flags.bot, onExit: () => void stop('end of input') })
+    } catch (error) {
+      await runtime.close()
+      fail((error as Error).message, 2)
+    }
+  }
+}
