@@ -1,9 +1,10 @@
 /**
  * `npm run build`, which `npm pack` runs first (prepack): the installed package's JavaScript, so that a bot project
  * runs localbot without tsx. dist/cli.js is the `localbot` command, dist/testing.js is `localbot/testing` (they
- * share chunks), dist/types/ holds the declarations of `localbot/testing`. Dependencies stay in node_modules, where
- * `@botpress/sdk` is found from dist/ as from runtime/ (createRequire(import.meta.url)); bots stay TypeScript,
- * compiled when they load (runtime/bots/compile.ts). `npm start` and `npm test` here run from source.
+ * share chunks; dist/testing.cjs is it for require), dist/types/ holds the declarations of `localbot/testing`.
+ * Dependencies stay in node_modules, where `@botpress/sdk` is found from dist/ as from runtime/
+ * (createRequire(import.meta.url)); bots stay TypeScript, compiled when they load (runtime/bots/compile.ts).
+ * `npm start` and `npm test` here run from source.
  */
 import { chmod, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
@@ -14,17 +15,25 @@ const root = resolve(import.meta.dirname, '..')
 const dist = join(root, 'dist')
 await rm(dist, { recursive: true, force: true })
 
+const shared = { bundle: true, platform: 'node', target: 'node20', packages: 'external', logLevel: 'warning' } as const
 await build({
+  ...shared,
   entryPoints: { cli: join(root, 'runtime', 'cli.ts'), testing: join(root, 'runtime', 'testing.ts') },
   outdir: dist,
   chunkNames: 'chunks/[name]-[hash]',
-  bundle: true,
   splitting: true,
   format: 'esm',
-  platform: 'node',
-  target: 'node20',
-  packages: 'external',
-  logLevel: 'warning',
+})
+// `require('localbot/testing')`, for runners that load test files as CommonJS and cannot load an ES module from
+// node_modules (jest, without setup): one file, CommonJS having no chunks. import.meta.url is the file's own URL.
+await build({
+  ...shared,
+  entryPoints: { testing: join(root, 'runtime', 'testing.ts') },
+  outdir: dist,
+  outExtension: { '.js': '.cjs' },
+  format: 'cjs',
+  define: { 'import.meta.url': 'importMetaUrl' },
+  banner: { js: "const importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
 })
 await chmod(join(dist, 'cli.js'), 0o755)
 

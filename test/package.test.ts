@@ -168,6 +168,18 @@ test('the count starts over once the conversation has been quiet for an hour', a
   await bot.close()
 })
 `,
+  // As a runner that loads tests as CommonJS (jest) requires it.
+  'test/bot.test.cjs': `const assert = require('node:assert/strict')
+const { test } = require('node:test')
+const { testBot } = require('localbot/testing')
+
+test('a required localbot/testing runs the bot too', async () => {
+  assert.match(require.resolve('localbot/testing'), /testing\\.cjs$/)
+  const bot = await testBot('.')
+  assert.equal((await bot.send('hello')).replies[0].payload.text, '#1 hello')
+  await bot.close()
+})
+`,
 }
 
 /** A folder of two bots beside it, with a package of their own in the folder's node_modules (which is no bot). */
@@ -236,7 +248,7 @@ describe('the package, installed in a bot project', () => {
     const top = (await readdir(installed)).sort()
     assert.deepEqual(top, ['README.md', 'dist', 'package.json'])
     const files = await readdir(join(installed, 'dist'), { recursive: true })
-    assert.ok(files.includes('cli.js') && files.includes('testing.js') && files.includes(join('types', 'testing.d.ts')), files.join(' '))
+    for (const file of ['cli.js', 'testing.js', 'testing.cjs', join('types', 'testing.d.ts')]) assert.ok(files.includes(file), `${file} in ${files.join(' ')}`)
     assert.deepEqual(
       files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')),
       [],
@@ -262,10 +274,10 @@ describe('the package, installed in a bot project', () => {
       assert.doesNotMatch(await server.stop(), /"level":"error"/)
     })
 
-    it("the bot's own test passes under node --test, importing localbot/testing", async () => {
-      const test = await run(process.execPath, ['--test', 'test/bot.test.mjs'], { cwd: project })
+    it("the bot's own tests pass under node --test, importing localbot/testing or requiring it", async () => {
+      const test = await run(process.execPath, ['--test', 'test/bot.test.mjs', 'test/bot.test.cjs'], { cwd: project })
       assert.equal(test.code, 0, test.stdout + test.stderr)
-      assert.match(test.stdout, /^# pass 1$/m)
+      assert.match(test.stdout, /^# pass 2$/m)
     })
   })
 
