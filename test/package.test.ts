@@ -49,6 +49,9 @@ function run(command: string, args: string[], options: { cwd: string; input?: st
   })
 }
 
+/** Kills of the servers not stopped yet: one that a failed assertion left running would keep this file's process waiting. */
+const running = new Set<() => void>()
+
 /**
  * Starts `npx localbot ARGS --port 0` in `cwd`; resolves with its URL (read from `listening on`) and a stop that
  * does what Ctrl-C at a terminal does: SIGINT to the whole group (npm passes no signal on; it dies of it, while
@@ -67,6 +70,8 @@ async function serve(cwd: string, args: string[]): Promise<{ url: string; stop: 
       // gone already
     }
   }
+  running.add(kill)
+  void closed.then(() => running.delete(kill))
   const within = async <T>(promise: Promise<T>, what: string): Promise<T> => {
     let timer: NodeJS.Timeout | undefined
     const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} within 60 s:\n${output}`)), 60_000)))
@@ -241,7 +246,10 @@ describe('the package, installed in a bot project', () => {
     const install = await run('npm', ['install', '--save-dev', join(scratch, tarball)], { cwd: project, timeoutMs: 180_000 })
     assert.equal(install.code, 0, install.stderr)
   })
-  after(async () => rm(scratch, { recursive: true, force: true }))
+  after(async () => {
+    for (const kill of running) kill()
+    await rm(scratch, { recursive: true, force: true })
+  })
 
   it('packs only what runs: the compiled JavaScript and the declarations of localbot/testing', async () => {
     const installed = join(project, 'node_modules', 'localbot')
