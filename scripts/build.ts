@@ -6,7 +6,7 @@
  * (createRequire(import.meta.url)); bots stay TypeScript, compiled when they load (runtime/bots/compile.ts).
  * `npm start` and `npm test` here run from source.
  */
-import { chmod, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { chmod, cp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { build } from 'esbuild'
 import ts from 'typescript'
@@ -36,6 +36,8 @@ await build({
   banner: { js: "const importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
 })
 await chmod(join(dist, 'cli.js'), 0o755)
+// The web console's static files, which the HTTP face serves from dist/console/ (runtime/faces/console.ts, consoleDir).
+await cp(join(root, 'runtime', 'faces', 'console'), join(dist, 'console'), { recursive: true, filter: (file) => !file.endsWith('tsconfig.json') })
 
 // The declarations of the testing entry and of what its types name.
 const config = ts.getParsedCommandLineOfConfigFile(join(root, 'tsconfig.json'), {}, {

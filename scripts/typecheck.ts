@@ -17,12 +17,15 @@ const root = resolve(import.meta.dirname, '..')
 const { values } = parseArgs({ options: { bots: { type: 'string', multiple: true, default: ['bots', 'scripts/bench/bots'] } } })
 const botsDirs = values.bots.map((dir) => resolve(dir))
 
-const config = ts.getParsedCommandLineOfConfigFile(join(root, 'tsconfig.json'), {}, {
-  ...ts.sys,
-  onUnRecoverableConfigFileDiagnostic: (d) => {
-    throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n'))
-  },
-})!
+/** A tsconfig.json, read as tsc reads it. */
+const readConfig = (file: string) =>
+  ts.getParsedCommandLineOfConfigFile(file, {}, {
+    ...ts.sys,
+    onUnRecoverableConfigFileDiagnostic: (d) => {
+      throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n'))
+    },
+  })!
+const config = readConfig(join(root, 'tsconfig.json'))
 const options = config.options
 
 /**
@@ -137,6 +140,10 @@ function owedToSimulated(diagnostic: ts.Diagnostic): boolean {
 const all = ts.getPreEmitDiagnostics(program)
 const owed = all.filter(owedToSimulated)
 const diagnostics = all.filter((d) => !owed.includes(d))
+// The web console's scripts: JavaScript for the browser, checked through their JSDoc against the DOM (their tsconfig).
+const consoleConfig = readConfig(join(root, 'runtime', 'faces', 'console', 'tsconfig.json'))
+const consoleProgram = ts.createProgram({ rootNames: consoleConfig.fileNames, options: consoleConfig.options })
+diagnostics.push(...ts.getPreEmitDiagnostics(consoleProgram))
 if (owed.length > 0) {
   const where = (d: ts.Diagnostic) => {
     const { line, character } = d.file!.getLineAndCharacterOfPosition(d.start!)
@@ -161,5 +168,5 @@ if (diagnostics.length > 0) {
 }
 const bots = [...botDirs].map((dir) => relative(process.cwd(), dir)).join(', ')
 const ok = diagnostics.length === 0 && failures.length === 0
-process.stdout.write(`typecheck: ${ok ? 'ok' : 'failed'} (${program.getRootFileNames().length} files; bots ${bots})\n`)
+process.stdout.write(`typecheck: ${ok ? 'ok' : 'failed'} (${program.getRootFileNames().length} files and the console's ${consoleProgram.getRootFileNames().length} scripts; bots ${bots})\n`)
 if (!ok) process.exit(1)

@@ -279,6 +279,8 @@ describe('the package, installed in a bot project', () => {
       assert.deepEqual(health.bots, ['my-bot'])
       assert.deepEqual(await say(server.url, 'my-bot', 'hello'), ['#1 hello'])
       assert.deepEqual(await say(server.url, 'my-bot', 'again'), ['#2 again'])
+      // The web console's files came along in the package.
+      for (const path of ['/', '/console/app.js']) assert.equal((await fetch(server.url + path)).status, 200, path)
       assert.doesNotMatch(await server.stop(), /"level":"error"/)
     })
 

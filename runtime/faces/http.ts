@@ -8,6 +8,7 @@ import { channelNames, defaultIntegration, talkingIntegrations } from '../dispat
 import type { Runtime } from '../runtime.ts'
 import { readJsonBody } from './body.ts'
 import { serveBotpressApi } from './botpress-api.ts'
+import { isConsoleUrl, serveConsole } from './console.ts'
 import { isFileUrl, runtimeFiles, serveFile } from './files.ts'
 
 export { MAX_BODY_BYTES } from './body.ts'
@@ -413,12 +414,15 @@ export function httpHandler(runtime: Runtime, options: HttpOptions = {}, traffic
     const answer = (status: number, body: unknown, headers: Record<string, string> = {}) =>
       send(res, status, body, lastOnConnection() ? { ...headers, connection: 'close' } : headers)
     try {
-      // A file URL carries its own credential (see files.ts): whoever holds one needs no bearer token.
+      // A file URL carries its own credential (see files.ts): whoever holds one needs no bearer token. Nor do the
+      // console's static files, which hold no data: the page sends the token with each request it makes (console.ts).
       const fileUrl = isFileUrl(req.url ?? '/')
+      const consoleUrl = isConsoleUrl(req.url ?? '/')
       // First of all, before any of the body is read: a client without the token costs no read.
-      if (!fileUrl && !authorized(req, options.token)) throw new UnauthorizedError('missing or wrong Authorization: Bearer token')
+      if (!fileUrl && !consoleUrl && !authorized(req, options.token)) throw new UnauthorizedError('missing or wrong Authorization: Bearer token')
       if (traffic.stopping) throw new UnavailableError('the server is stopping')
       if (fileUrl) return void (await serveFile(runtimeFiles(runtime), req, res))
+      if (consoleUrl) return void (await serveConsole(req, res))
       // Botpress's own API under /v1/chat, for the official client and SDK versions that build their own.
       if (await serveBotpressApi({ clientFor: (id) => (runtime.dispatcher.has(id) ? runtime.dispatcher.clientOf(id) : undefined), logger: runtime.logger }, req, res, (req.url ?? '/').split('?')[0]!)) return
       const { path, segments, query } = target(req.url ?? '/')
