@@ -23,6 +23,8 @@ export type Flags = {
   handlerTimeout: number
   /** Sync every group of writes to disk before anyone is answered. */
   fsync: boolean
+  /** An integration action without a mock fails instead of answering its schema's plausible output. */
+  strictActions: boolean
 }
 
 const schema = z.object({
@@ -39,6 +41,7 @@ const schema = z.object({
   'no-watch': z.boolean().default(false),
   'handler-timeout': z.coerce.number().positive().max(24 * 3600).default(60),
   fsync: z.boolean().default(false),
+  'strict-actions': z.boolean().default(false),
 })
 
 const loopback = new Set(['127.0.0.1', 'localhost', '::1'])
@@ -63,6 +66,7 @@ export function parseFlags(argv: string[], command: Command = 'npm start'): Flag
       'no-watch': { type: 'boolean' },
       'handler-timeout': { type: 'string' },
       fsync: { type: 'boolean' },
+      'strict-actions': { type: 'boolean' },
     },
   })
   const result = schema.safeParse(values)
@@ -91,5 +95,6 @@ export function parseFlags(argv: string[], command: Command = 'npm start'): Flag
     watch: !v['no-watch'],
     handlerTimeout: v['handler-timeout'],
     fsync: v.fsync,
+    strictActions: v['strict-actions'],
   }
 }

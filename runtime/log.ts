@@ -19,7 +19,7 @@ export type Logger = {
 export type LogSink = { write(line: string): void; json: boolean }
 
 /** Lines as JSON when the sink is not a terminal, else `LEVEL message key=value`. */
-export function createLogger(options: { level?: LogLevel; sink?: LogSink; fields?: LogFields } = {}): Logger {
+export function createLogger(options: { level?: LogLevel; sink?: LogSink; fields?: LogFields; filter?: (level: LogLevel, message: string, fields: LogFields) => boolean } = {}): Logger {
   const level = options.level ?? 'info'
   const sink = options.sink ?? { write: (line: string) => process.stderr.write(line + '\n'), json: !process.stderr.isTTY }
   const base = options.fields ?? {}
@@ -28,6 +28,7 @@ export function createLogger(options: { level?: LogLevel; sink?: LogSink; fields
     if (logLevels.indexOf(lineLevel) < threshold) return
     // A field without a value says nothing: it is left out.
     const all = Object.fromEntries(Object.entries({ ...base, ...fields }).filter(([, v]) => v !== undefined))
+    if (options.filter && !options.filter(lineLevel, message, all)) return
     const now = new Date()
     if (sink.json) sink.write(JSON.stringify({ time: now.toISOString(), level: lineLevel, msg: message, ...all }))
     else {
@@ -44,7 +45,7 @@ export function createLogger(options: { level?: LogLevel; sink?: LogSink; fields
     info: (m, f) => emit('info', m, f),
     warn: (m, f) => emit('warn', m, f),
     error: (m, f) => emit('error', m, f),
-    child: (fields) => createLogger({ level, sink, fields: { ...base, ...fields } }),
+    child: (fields) => createLogger({ level, sink, fields: { ...base, ...fields }, filter: options.filter }),
   }
 }
 

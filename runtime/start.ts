@@ -16,6 +16,7 @@ import { startRuntime } from './runtime.ts'
 import { DataFolderError } from './store/open.ts'
 import { Store } from './store/store.ts'
 import { systemClock, VirtualClock, type Clock } from './time/clock.ts'
+import { claimClock, ClockMismatchError, writeClockRecord } from './time/clock-file.ts'
 import { startTicker } from './time/ticker.ts'
 
 function fail(message: string, code: number): never {
@@ -42,12 +43,15 @@ export async function start(command: Command, argv: string[]): Promise<void> {
 
   const repl = flags.repl ?? process.stdin.isTTY === true
   const interactive = repl && process.stdin.isTTY === true
-  // At a terminal REPL, info lines would bury the conversation: warnings and errors only, unless LOG_LEVEL says.
+  // Lines go to stderr; at a terminal REPL, above its prompt (which is redrawn).
+  let writeLine: (line: string) => void = (line) => void process.stderr.write(line + '\n')
   const logger = createLogger({
-    level: levelFromEnv(process.env.LOG_LEVEL ?? (interactive ? 'warn' : undefined)),
-    sink: { write: (line) => process.stderr.write(line + '\n'), json: !process.stdout.isTTY },
+    level: levelFromEnv(process.env.LOG_LEVEL),
+    sink: { write: (line) => writeLine(line), json: !process.stdout.isTTY },
+    // At a terminal REPL every message's info line would bury the conversation: what the bots themselves log
+    // (their handlers' lines), loads and reloads, warnings and errors only, unless LOG_LEVEL says otherwise.
+    filter: interactive && process.env.LOG_LEVEL === undefined ? (level, message, fields) => level !== 'info' || fields.handler !== undefined || /^bot (loaded|reloaded)$/.test(message) : undefined,
   })
-  const clock: Clock = flags.virtualClock ? new VirtualClock(systemClock.now()) : systemClock
 
   let store: Store
   try {
@@ -60,6 +64,16 @@ export async function start(command: Command, argv: string[]): Promise<void> {
     fail(error instanceof DataFolderError ? error.message : `cannot open the data folder ${flags.data}: ${(error as Error).message}`, 1)
   }
 
+  // The virtual clock goes on from the folder's saved time; a folder is never used with the other clock silently.
+  let clock: Clock = systemClock
+  try {
+    const { start } = await claimClock(resolve(flags.data), flags.virtualClock, systemClock.now())
+    if (flags.virtualClock) clock = new VirtualClock(start)
+  } catch (error) {
+    await store.close()
+    fail(error instanceof ClockMismatchError ? error.message : `cannot read the clock of the data folder ${flags.data}: ${(error as Error).message}`, 1)
+  }
+
   // One bot's stray exception or spin must not take the others down (see host/).
   const supervisor = new Supervisor(flags.handlerTimeout * 1000)
   catchStrayErrors(supervisor, logger)
@@ -68,7 +82,14 @@ export async function start(command: Command, argv: string[]): Promise<void> {
   supervisor.onChange((calls) => watchdog.update(calls))
   const spun = await readSpunRecords(spunFile, logger)
 
-  const runtime = await startRuntime({ botsDir: project.botsDir, folders: project.folders, store, clock, logger, supervisor, spun })
+  const runtime = await startRuntime({ botsDir: project.botsDir, folders: project.folders, store, clock, logger, supervisor, spun, strictActions: flags.strictActions })
+  const advance = runtime.advanceClock
+  // Each move of the virtual clock is saved, so that a restart goes on from it.
+  if (advance) runtime.advanceClock = async (seconds) => {
+    const now = await advance(seconds)
+    await writeClockRecord(resolve(flags.data), { clock: 'virtual', now: new Date(now).toISOString() })
+    return now
+  }
   if (spun.size > 0) void runtime.ready.then(() => rm(spunFile, { force: true }))
   if (flags.watch) runtime.watch()
 
@@ -88,11 +109,12 @@ export async function start(command: Command, argv: string[]): Promise<void> {
   }
 
   let stopping = false
-  async function stop(reason: string) {
+  /** Stops; `code` is the exit status when nothing fails at the stop (a scripted REPL whose lines failed: 1). */
+  async function stop(reason: string, failed = false) {
     if (stopping) return
     stopping = true
     logger.info('stopping: answering the requests in flight, finishing handlers', { reason })
-    let code = 0
+    let code = failed ? 1 : 0
     try {
       await http?.stop()
       await runtime.close()
@@ -109,7 +131,16 @@ export async function start(command: Command, argv: string[]): Promise<void> {
 
   if (repl) {
     try {
-      startRepl(runtime, { input: process.stdin, output: process.stdout, interactive, botId: flags.bot, onExit: () => void stop('end of input') })
+      const started = startRepl(runtime, {
+        input: process.stdin,
+        output: process.stdout,
+        interactive,
+        botId: flags.bot,
+        // Kept in the data folder, across restarts.
+        historyFile: join(resolve(flags.data), 'localbot-repl-history'),
+        onExit: (failures) => void stop('end of input', !interactive && failures > 0),
+      })
+      if (interactive) writeLine = started.print
     } catch (error) {
       await runtime.close()
       fail((error as Error).message, 2)

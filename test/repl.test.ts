@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -7,26 +6,11 @@ import { PassThrough } from 'node:stream'
 import { after, before, describe, it } from 'node:test'
 import { MemoryLevel } from 'memory-level'
 import { commands, startRepl } from '../runtime/faces/repl.ts'
+import { script } from './support/script.ts'
 import { createLogger } from '../runtime/log.ts'
 import { startRuntime, type Runtime } from '../runtime/runtime.ts'
 import { Store, type Db } from '../runtime/store/store.ts'
 import { VirtualClock } from '../runtime/time/clock.ts'
-
-/** Runs `npm start`'s entry with piped stdin; resolves with stdout and the exit code. */
-function script(lines: string[], args: string[] = []): Promise<{ stdout: string; stderr: string; code: number | null }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'runtime/main.ts', '--repl', '--no-http', '--no-watch', ...args], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-      env: { ...process.env, LOG_LEVEL: 'warn' },
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (c) => (stdout += c))
-    child.stderr.on('data', (c) => (stderr += c))
-    child.on('exit', (code) => resolve({ stdout, stderr, code }))
-    child.stdin.end(lines.map((l) => l + '\n').join(''))
-  })
-}
 
 /** The REPL in-process over a memory store: feed lines, read what it printed. */
 async function inProcess(lines: string[], options: { virtual?: boolean; botId?: string } = {}) {
