@@ -93,6 +93,8 @@ export async function startRuntime(options: {
   const reportFailure = (message: string, failure: BotLoadError) =>
     logger.error(message, {
       bot: failure.botId,
+      // path:line:column, which terminals and editors open.
+      at: failure.line === undefined ? failure.file : `${failure.file}:${failure.line}:${failure.column}`,
       file: failure.file,
       line: failure.line,
       column: failure.column,

@@ -45,33 +45,46 @@ function messageText(message: Message): string {
   return typeof text === 'string' ? text : `[${message.type}]`
 }
 
+/** What an entry says, built only when someone reads it. */
+type Content = { kind: TimelineKind; summary: string; data: unknown; conversationId?: string; userId?: string; level?: LogLevel }
+
+/** A kept entry: its order and time now, its content when first read (most entries are never read). */
+type Kept = { seq: number; at: number; make: () => Content; entry?: TimelineEntry }
+
 export class Timeline {
   private seq = 0
-  private readonly kept = new Map<string, TimelineEntry[]>()
+  private readonly kept = new Map<string, Kept[]>()
   private readonly listeners = new Map<string, Set<(entry: TimelineEntry) => void>>()
 
   constructor(private readonly options: { bus: Bus; store: Store; clock: Clock }) {
     const { bus } = options
     bus.on('incoming', ({ botId, message }) =>
-      this.add(botId, 'incoming', `${message.userId}: ${cut(messageText(message))}`, message, { conversationId: message.conversationId, userId: message.userId }),
+      this.add(botId, () => ({ kind: 'incoming', summary: `${message.userId}: ${cut(messageText(message))}`, data: message, conversationId: message.conversationId, userId: message.userId })),
     )
-    bus.on('reply', ({ botId, message }) => this.add(botId, 'reply', `bot: ${cut(messageText(message))}`, message, { conversationId: message.conversationId }))
+    bus.on('reply', ({ botId, message }) => this.add(botId, () => ({ kind: 'reply', summary: `bot: ${cut(messageText(message))}`, data: message, conversationId: message.conversationId })))
     bus.on('event', ({ botId, event }) =>
-      this.add(botId, 'event', `${event.type} ${event.status}${event.failureReason ? `: ${cut(event.failureReason)}` : ''}`, event, {
+      this.add(botId, () => ({
+        kind: 'event',
+        summary: `${event.type} ${event.status}${event.failureReason ? `: ${cut(event.failureReason)}` : ''}`,
+        data: event,
         conversationId: event.conversationId ?? undefined,
         userId: event.userId ?? undefined,
-      }),
+      })),
     )
-    bus.on('stateExpired', ({ botId, state }) => this.add(botId, 'expired', `${state.type} ${state.id} ${state.name} expired`, state))
+    bus.on('stateExpired', ({ botId, state }) => this.add(botId, () => ({ kind: 'expired', summary: `${state.type} ${state.id} ${state.name} expired`, data: state })))
     bus.on('action', (call: ActionCall) =>
-      this.add(call.botId, 'action', `${call.type} ${call.error ? `failed: ${cut(call.error)}` : `answered by ${call.answeredBy === 'mock' ? 'its mock' : 'its schema'}`}`, call),
+      this.add(call.botId, () => ({
+        kind: 'action',
+        summary: `${call.type} ${call.error ? `failed: ${cut(call.error)}` : `answered by ${call.answeredBy === 'mock' ? 'its mock' : 'its schema'}`}`,
+        data: call,
+      })),
     )
     options.store.observe((ops) => this.observeStates(ops))
   }
 
   /** The kept entries of a bot after `since` (a `seq`), oldest first. */
   entries(botId: string, since = 0): TimelineEntry[] {
-    return (this.kept.get(botId) ?? []).filter((entry) => entry.seq > since)
+    return (this.kept.get(botId) ?? []).slice(-KEPT).filter((kept) => kept.seq > since).map((kept) => this.entryOf(botId, kept))
   }
 
   /** Calls `listener` with each new entry of a bot; returns a function that stops it. */
@@ -82,17 +95,29 @@ export class Timeline {
     return () => void set.delete(listener)
   }
 
-  /** A logger that also puts the lines about a bot (those with a `bot` field), at info and above, in its timeline. */
+  /**
+   * A logger that also puts a bot's own lines (its handlers'), its loads and reloads, and every warning and
+   * error about a bot (lines with a `bot` field) in its timeline; the runtime's other info lines say what the
+   * timeline's own entries say already.
+   */
   tap(logger: Logger, fields: LogFields = {}): Logger {
     const line = (level: LogLevel) => (message: string, more?: LogFields) => {
       logger[level as 'info'](message, more)
-      const all = { ...fields, ...more }
-      if (level !== 'debug' && typeof all.bot === 'string')
-        this.add(all.bot, 'log', cut(message), { level, message, ...all }, {
+      if (level === 'debug') return
+      const bot = more?.bot ?? fields.bot
+      if (typeof bot !== 'string') return
+      if (level === 'info' && more?.handler === undefined && fields.handler === undefined && !/^bot (loaded|reloaded)$/.test(message)) return
+      this.add(bot, () => {
+        const all = { ...fields, ...more }
+        return {
+          kind: 'log',
+          summary: cut(message),
+          data: { level, message, ...all },
           level,
           conversationId: typeof all.conversation === 'string' ? all.conversation : undefined,
           userId: typeof all.user === 'string' ? all.user : undefined,
-        })
+        }
+      })
     }
     return {
       debug: line('debug'),
@@ -106,34 +131,49 @@ export class Timeline {
   /** State records written or deleted: `['b', bot, 'S', type, id, name]`. */
   private observeStates(ops: Op[]): void {
     for (const op of ops) {
-      if (!op.key.startsWith('b\u0000')) continue
+      // Most writes are not states: a cheap look first.
+      if (!op.key.startsWith('b\u0000') || !op.key.includes('\u0000S\u0000')) continue
       const segments = decodeKey(op.key)
       if (segments[2] !== 'S' || segments.length !== 6) continue
       const [, botId, , type, id, name] = segments as [string, string, string, string, string, string]
-      const conversationId = type === 'conversation' ? id : undefined
-      const userId = type === 'user' ? id : undefined
-      if (op.type === 'del') this.add(botId, 'state', `${type} ${id} ${name} deleted`, { type, id, name, deleted: true }, { conversationId, userId })
+      const where = { conversationId: type === 'conversation' ? id : undefined, userId: type === 'user' ? id : undefined }
+      if (op.type === 'del') this.add(botId, () => ({ kind: 'state', summary: `${type} ${id} ${name} deleted`, data: { type, id, name, deleted: true }, ...where }))
       else {
-        let state: Record<string, unknown> = {}
-        try {
-          state = JSON.parse(op.value) as Record<string, unknown>
-        } catch {
-          // Not JSON: shown by its key alone.
-        }
-        this.add(botId, 'state', `${type} ${id} ${name} = ${cut(JSON.stringify(state.payload ?? null))}`, { ...state, type, id, name }, { conversationId, userId })
+        const value = op.value
+        this.add(botId, () => {
+          let state: Record<string, unknown> = {}
+          try {
+            state = JSON.parse(value) as Record<string, unknown>
+          } catch {
+            // Not JSON: shown by its key alone.
+          }
+          return { kind: 'state', summary: `${type} ${id} ${name} = ${cut(JSON.stringify(state.payload ?? null))}`, data: { ...state, type, id, name }, ...where }
+        })
       }
     }
   }
 
-  private add(botId: string, kind: TimelineKind, summary: string, data: unknown, where: Partial<Pick<TimelineEntry, 'conversationId' | 'userId' | 'level'>> = {}): void {
-    const entry: TimelineEntry = { seq: ++this.seq, at: new Date(this.options.clock.now()).toISOString(), botId, kind, summary, data }
-    if (where.conversationId !== undefined) entry.conversationId = where.conversationId
-    if (where.userId !== undefined) entry.userId = where.userId
-    if (where.level !== undefined) entry.level = where.level
-    let kept = this.kept.get(botId)
-    if (!kept) this.kept.set(botId, (kept = []))
-    kept.push(entry)
-    if (kept.length > KEPT) kept.splice(0, kept.length - KEPT)
-    for (const listener of this.listeners.get(botId) ?? []) listener(entry)
+  private add(botId: string, make: () => Content): void {
+    const kept: Kept = { seq: ++this.seq, at: this.options.clock.now(), make }
+    let list = this.kept.get(botId)
+    if (!list) this.kept.set(botId, (list = []))
+    list.push(kept)
+    if (list.length > KEPT * 2) list.splice(0, list.length - KEPT)
+    const listeners = this.listeners.get(botId)
+    if (listeners?.size) {
+      const entry = this.entryOf(botId, kept)
+      for (const listener of listeners) listener(entry)
+    }
+  }
+
+  private entryOf(botId: string, kept: Kept): TimelineEntry {
+    if (kept.entry) return kept.entry
+    const { kind, summary, data, conversationId, userId, level } = kept.make()
+    const entry: TimelineEntry = { seq: kept.seq, at: new Date(kept.at).toISOString(), botId, kind, summary, data }
+    if (conversationId !== undefined) entry.conversationId = conversationId
+    if (userId !== undefined) entry.userId = userId
+    if (level !== undefined) entry.level = level
+    kept.entry = entry
+    return entry
   }
 }

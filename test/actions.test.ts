@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import * as sdk from '@botpress/sdk'
+import { resolve } from 'node:path'
+import { PassThrough } from 'node:stream'
+import { MemoryLevel } from 'memory-level'
 import { plausible } from '../runtime/dispatch/actions.ts'
+import { startHttp } from '../runtime/faces/http.ts'
+import { startRepl } from '../runtime/faces/repl.ts'
+import { createLogger } from '../runtime/log.ts'
+import { startRuntime } from '../runtime/runtime.ts'
+import { Store, type Db } from '../runtime/store/store.ts'
+import { VirtualClock } from '../runtime/time/clock.ts'
 import { testBot } from '../runtime/testing.ts'
 
 // A Botpress project calling integration actions: inventory's package is in its bp_modules (with output
@@ -122,5 +131,34 @@ describe('plausible outputs', () => {
 
   it('answers what it built when a refinement refuses it', () => {
     assert.deepEqual(plausible(z.object({ email: z.string().email() })), { email: '' })
+  })
+})
+
+describe('action calls, seen through the REPL and HTTP', () => {
+  it('.actions lists each call with its input, output and what answered it; GET /bots/:botId/actions gives them as JSON', async () => {
+    const store = await Store.over(new MemoryLevel<string, string>() as unknown as Db)
+    const runtime = await startRuntime({ botsDir: resolve('test/fixtures/action-bots'), store, clock: new VirtualClock(), logger: createLogger({ level: 'silent' }) })
+    const { server, url } = await startHttp(runtime, { host: '127.0.0.1', port: 0 })
+    try {
+      const input = new PassThrough()
+      const output = new PassThrough()
+      let printed = ''
+      output.on('data', (c) => (printed += c))
+      const exited = new Promise<void>((done) => startRepl(runtime, { input, output, interactive: false, botId: 'shop', onExit: () => done() }))
+      input.end('stock apple\nreact\n.actions\n')
+      await exited
+      const listed = printed.split('\n').filter((line) => / → /.test(line)).map((line) => line.replace(/^\S+ /, ''))
+      const reaction = runtime.dispatcher.actions.calls[1]!.input
+      assert.deepEqual(listed, [
+        'inventory:checkStock {"sku":"apple"} → {"inStock":true,"count":7} (its mock)',
+        `slack:addReaction ${JSON.stringify(reaction)} → {} (no mock: its output schema, or {})`,
+      ])
+      const { calls } = (await (await fetch(`${url}/bots/shop/actions`)).json()) as { calls: { type: string; answeredBy: string }[] }
+      assert.deepEqual(calls.map((c) => [c.type, c.answeredBy]), [['inventory:checkStock', 'mock'], ['slack:addReaction', 'schema']])
+    } finally {
+      server.closeAllConnections()
+      await new Promise((done) => server.close(done))
+      await runtime.close()
+    }
   })
 })

@@ -100,6 +100,8 @@ describe('loading', () => {
     const broken = failed.find((l) => l.bot === 'broken')!
     assert.match(String(broken.file), /mixed-bots\/broken\/index\.ts$/)
     assert.match(String(broken.error), /this bot cannot start/)
+    // Where it threw, as path:line:column: an editor opens it from the terminal.
+    assert.match(String(broken.at), /mixed-bots\/broken\/index\.ts:4:7$/)
     const { replies } = await runtime.dispatcher.sendMessage('good', { userId: 'u', payload: { text: 'hi' } })
     assert.equal(replies[0]!.payload.text, 'fine')
     await runtime.close()

@@ -64,6 +64,21 @@ export type LoadedBot = {
   generated: { written: boolean; reason?: string }
 }
 
+/**
+ * Where a bot's code threw while loading, as `path:line:column` (its bundle's source map applied): the first
+ * frame of the stack in a TypeScript or JavaScript file outside node_modules.
+ */
+const ownCode = resolve(import.meta.dirname, '..') + '/'
+
+function thrownAt(cause: unknown): string | undefined {
+  const stack = (cause as Error | undefined)?.stack ?? ''
+  for (const line of stack.split('\n')) {
+    const frame = /^\s+at (?:.*? \()?(\/[^()]+?\.[cm]?[jt]s:\d+:\d+)\)?$/.exec(line)
+    if (frame && !frame[1]!.includes('/node_modules/') && !frame[1]!.startsWith(ownCode)) return frame[1]
+  }
+  return undefined
+}
+
 /** A bot folder that failed to load: which file (and line, for a compile error), and why. */
 export class BotLoadError extends Error {
   readonly line?: number
@@ -71,13 +86,19 @@ export class BotLoadError extends Error {
 
   constructor(readonly botId: string, readonly file: string, options: { cause: unknown }) {
     const cause = options.cause
-    const place = cause instanceof CompileError ? `${cause.file}:${cause.line}:${cause.column}` : file
+    const thrown = cause instanceof CompileError ? undefined : thrownAt(cause)
+    const place = cause instanceof CompileError ? `${cause.file}:${cause.line}:${cause.column}` : (thrown ?? file)
     super(`bot ${botId}: ${place}: ${(cause as Error)?.message ?? String(cause)}`, options)
     this.name = 'BotLoadError'
     if (cause instanceof CompileError) {
       this.file = cause.file
       this.line = cause.line
       this.column = cause.column
+    } else if (thrown) {
+      const [, path, line, column] = /^(.*):(\d+):(\d+)$/.exec(thrown)!
+      this.file = path!
+      this.line = Number(line)
+      this.column = Number(column)
     }
   }
 }
