@@ -44,6 +44,11 @@ export type ModuleContext = { botDir: string; clock: Clock }
 
 /** Modules that stand in for what a Botpress project generates or downloads: resolved by the bundler, then served at run time. */
 const SIMULATED = 'localbot:simulated-package'
+/** Where a compiled bot's exports keep its Module (see loadModule). */
+const MODULE = Symbol('localbot.module')
+/** Modules whose exports could not hold them: kept for the process's life (rare: frozen exports). */
+const keptModules: unknown[] = []
+
 /** The bot's `Date`, bound to localbot's clock. */
 const CLOCKED_DATE = 'localbot:date'
 const GENENV = 'localbot:genenv'
@@ -145,7 +150,19 @@ export async function loadModule(file: string, context: ModuleContext): Promise<
   module.paths = (Module as unknown as { _nodeModulePaths(dir: string): string[] })._nodeModulePaths(dirname(file))
   module.require = (id: string) => (id === CLOCKED_DATE ? clockedDate(context.clock) : botRequire(id))
   module._compile(code, file)
-  return module.exports as Record<string, unknown>
+  // Node keeps a compiled file's source map only while its Module lives (a weak map): what the caller keeps of
+  // the file (its exports, and the bot or definition they export by default) holds it, so that stack traces
+  // stay mapped for as long as the bot's code runs, and a reload frees both.
+  const exports = module.exports as Record<string | symbol, unknown>
+  const holders = [exports, exports?.default].filter((h): h is object => (typeof h === 'object' || typeof h === 'function') && h !== null)
+  let held = false
+  for (const holder of holders)
+    if (Object.isExtensible(holder)) {
+      Object.defineProperty(holder, MODULE, { value: module })
+      held = true
+    }
+  if (!held) keptModules.push(module)
+  return exports as Record<string, unknown>
 }
 
 /** What localbot uses of a loaded `@botpress/sdk`. */

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { readdir } from 'node:fs/promises'
-import { join, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { callNames, type StateDefinition } from '../client/index.ts'
 import { extendBotClient } from '../host/client-extension.ts'
 import type { ActionMock, ActionSource } from '../dispatch/actions.ts'
@@ -68,7 +69,8 @@ export type LoadedBot = {
  * Where a bot's code threw while loading, as `path:line:column` (its bundle's source map applied): the first
  * frame of the stack in a TypeScript or JavaScript file outside node_modules.
  */
-const ownCode = resolve(import.meta.dirname, '..') + '/'
+// (import.meta.url, which the package's CommonJS build defines; import.meta.dirname it does not.)
+const ownCode = resolve(dirname(fileURLToPath(import.meta.url)), '..') + '/'
 
 function thrownAt(cause: unknown): string | undefined {
   const stack = (cause as Error | undefined)?.stack ?? ''
