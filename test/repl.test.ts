@@ -70,7 +70,7 @@ describe('REPL commands', () => {
     assert.match(out[1]!, /^conversation repl-[0-9a-f]{8}$/)
     assert.equal(out[2], 'echo> #1 two')
     assert.deepEqual(out.slice(3, 6), ['conversation first', 'user bob', 'echo> #1 three'])
-    assert.ok(out.includes('* first {}'))
+    assert.ok(out.includes('* first chat/channel {}'))
     assert.ok(out.includes('* bob {}'))
     assert.ok(out.includes('  user {}'))
   })

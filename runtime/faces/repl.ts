@@ -195,10 +195,10 @@ export const commands: Command[] = [
   {
     name: 'convs',
     args: '',
-    help: "list the bot's conversations (newest first)",
+    help: "list the bot's conversations (newest first), each with its integration and channel",
     run: async (ctx) => {
       const { conversations } = await ctx.runtime.dispatcher.clientOf(requireBot(ctx)).listConversations({ limit: 100 })
-      for (const c of conversations) ctx.print(`${c.id === ctx.session.conversationId ? '*' : ' '} ${c.id} ${json(c.tags)}`)
+      for (const c of conversations) ctx.print(`${c.id === ctx.session.conversationId ? '*' : ' '} ${c.id} ${c.integration}/${c.channel} ${json(c.tags)}`)
       if (conversations.length === 0) ctx.print('(no conversations)')
     },
   },
