@@ -36,6 +36,6 @@ export async function findProject(run: Flags['run']): Promise<Project> {
   }
   const ids = (await findBotFolders(dir)).map((f) => f.id)
   if (ids.length === 0)
-    throw new Error(`${dir} is neither a bot (no bot.definition.ts, index.ts or src/index.ts) nor a folder of bots (no folder in it)`)
+    throw new Error(`${dir} is neither a bot (no bot.definition.ts, index.ts or src/index.ts) nor a folder of bots (no folder in it holds one)`)
   return { botsDir: dir, summary: `a folder of ${ids.length} bot${ids.length === 1 ? '' : 's'} (${ids.join(', ')}) in ${dir}` }
 }

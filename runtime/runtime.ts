@@ -101,7 +101,9 @@ export async function startRuntime(options: {
       error: (failure.cause as Error)?.message ?? String(failure.cause),
     })
 
-  const { bots, failures } = await loadBots(options.folders ?? (await findBotFolders(botsDir)), clock)
+  const skipped: string[] = []
+  const { bots, failures } = await loadBots(options.folders ?? (await findBotFolders(botsDir, skipped)), clock)
+  if (skipped.length > 0) logger.info('folders that are not bots (no bot.definition.ts, index.ts or src/index.ts) are left alone', { folders: skipped })
   for (const loaded of bots) install(loaded, 'loaded')
   for (const failure of failures) reportFailure('bot failed to load', failure)
   await keeper.start()

@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test'
 import { MemoryLevel } from 'memory-level'
 import { parseFlags } from '../runtime/flags.ts'
 import { createLogger } from '../runtime/log.ts'
+import { findBotFolders } from '../runtime/bots/loader.ts'
 import { findProject } from '../runtime/project.ts'
 import { startRuntime } from '../runtime/runtime.ts'
 import { Store, type Db } from '../runtime/store/store.ts'
@@ -48,6 +49,9 @@ describe('DIR: one bot or a folder of bots', () => {
     await cp('bots/echo', join(dir, 'fleet', 'echo'), { recursive: true })
     await mkdir(join(dir, 'fleet', 'node_modules', 'left-pad'), { recursive: true })
     await mkdir(join(dir, 'fleet', '.localbot'))
+    // A repository's other folders: no definition, no entry file.
+    await mkdir(join(dir, 'fleet', 'docs'))
+    await writeFile(join(dir, 'fleet', 'docs', 'README.md'), '# notes\n')
     await mkdir(join(dir, 'my-bot', 'src'), { recursive: true })
     await writeFile(join(dir, 'my-bot', 'src', 'index.ts'), await readFile('bots/echo/index.ts', 'utf8'))
     await mkdir(join(dir, 'empty'))
@@ -60,11 +64,14 @@ describe('DIR: one bot or a folder of bots', () => {
     assert.match(project.summary!, /^one bot, my-bot, in /)
   })
 
-  it('any other folder is a folder of bots, whose node_modules and .localbot are no bots', async () => {
+  it('any other folder is a folder of bots, whose node_modules, .localbot and folders without bot files are no bots', async () => {
     const project = await findProject({ dir: join(dir, 'fleet') })
     assert.equal(project.botsDir, join(dir, 'fleet'))
     assert.equal(project.folders, undefined)
     assert.match(project.summary!, /^a folder of 1 bot \(echo\) in /)
+    const skipped: string[] = []
+    assert.deepEqual((await findBotFolders(join(dir, 'fleet'), skipped)).map((f) => f.id), ['echo'])
+    assert.deepEqual(skipped, ['docs'])
   })
 
   it('a folder with no bot in it, or no folder at all, is refused in one sentence', async () => {

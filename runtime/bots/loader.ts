@@ -109,12 +109,15 @@ export class BotLoadError extends Error {
 export type BotFolder = { id: string; dir: string }
 
 /** The bot folders of a bots folder: every folder whose name does not start with `.` or `_`. */
-export async function findBotFolders(botsDir: string): Promise<BotFolder[]> {
+export async function findBotFolders(botsDir: string, skipped: string[] = []): Promise<BotFolder[]> {
   const entries = await readdir(botsDir, { withFileTypes: true })
-  return entries
+  const folders = entries
     .filter((e) => e.isDirectory() && !e.name.startsWith('.') && !e.name.startsWith('_') && e.name !== 'node_modules')
     .map((e) => ({ id: e.name, dir: resolve(botsDir, e.name) }))
     .sort((a, b) => (a.id < b.id ? -1 : 1))
+  // A folder with neither a definition nor an entry file is no bot (a repository's docs/ or scripts/): named in `skipped`.
+  for (const folder of folders) if (!definitionFileOf(folder.dir) && !entryOf(folder.dir)) skipped.push(folder.id)
+  return folders.filter((folder) => !skipped.includes(folder.id))
 }
 
 /** The entry file of a bot folder: `index.ts` or `src/index.ts`. */
