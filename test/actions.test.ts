@@ -12,10 +12,12 @@ import { startRuntime } from '../runtime/runtime.ts'
 import { Store, type Db } from '../runtime/store/store.ts'
 import { VirtualClock } from '../runtime/time/clock.ts'
 import { testBot } from '../runtime/testing.ts'
+import { addPackages } from './support/packages.ts'
 
 // A Botpress project calling integration actions: inventory's package is in its bp_modules (with output
 // schemas), slack's is simulated; its localbot.mocks.ts mocks inventory:checkStock.
 const shop = 'test/fixtures/action-bots/shop'
+addPackages(shop, ['inventory'])
 const texts = (messages: { payload: Record<string, unknown> }[]) => messages.map((m) => m.payload.text)
 
 describe("integrations' actions, answered by mocks", () => {

@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
+import { addPackages } from './support/packages.ts'
 import { script } from './support/script.ts'
 import { CLOCK_FILE, ClockMismatchError, claimClock, writeClockRecord } from '../runtime/time/clock-file.ts'
 
@@ -45,6 +46,7 @@ describe("a data folder's clock", () => {
 
 describe('a scripted REPL run', () => {
   it('exits 1 when a line failed; --strict-actions makes an action without a mock fail', async () => {
+    addPackages('test/fixtures/action-bots/shop', ['inventory'])
     const data = await mkdtemp(join(tmpdir(), 'localbot-strict-'))
     try {
       const ok = await script(['stock apple', 'reserve pear'], ['--bots', 'test/fixtures/action-bots', '--data', data, '--bot', 'shop'])

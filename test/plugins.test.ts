@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { testBot } from '../runtime/testing.ts'
+import { addPackages } from './support/packages.ts'
 
 // A bot whose plugin package (its definition and bundled code, as bp add downloads it) is in bp_modules.
 const greeted = 'test/fixtures/plugin-bots/greeted'
+addPackages(greeted, ['greeter'])
 const texts = (messages: { payload: Record<string, unknown> }[]) => messages.map((m) => m.payload.text)
 
 describe('plugins run as in Botpress', () => {
