@@ -1,4 +1,5 @@
-import type { Message } from './client/index.ts'
+import { cutText } from './client/common.ts'
+import { messageText } from './client/messages.ts'
 import type { ActionCall } from './dispatch/actions.ts'
 import type { Bus } from './dispatch/bus.ts'
 import type { LogFields, Logger, LogLevel } from './log.ts'
@@ -36,14 +37,7 @@ const KEPT = 500
 /** A summary's longest text. */
 const SUMMARY_CHARS = 200
 
-const cut = (text: string) => (text.length > SUMMARY_CHARS ? `${text.slice(0, SUMMARY_CHARS - 1)}…` : text)
-
-/** A message's text, or its type. */
-function messageText(message: Message): string {
-  const payload = message.payload as Record<string, unknown>
-  const text = payload.text ?? payload.markdown
-  return typeof text === 'string' ? text : `[${message.type}]`
-}
+const cut = (text: string) => cutText(text, SUMMARY_CHARS)
 
 /** What an entry says, built only when someone reads it. */
 type Content = { kind: TimelineKind; summary: string; data: unknown; conversationId?: string; userId?: string; level?: LogLevel }
@@ -59,9 +53,9 @@ export class Timeline {
   constructor(private readonly options: { bus: Bus; store: Store; clock: Clock }) {
     const { bus } = options
     bus.on('incoming', ({ botId, message }) =>
-      this.add(botId, () => ({ kind: 'incoming', summary: `${message.userId}: ${cut(messageText(message))}`, data: message, conversationId: message.conversationId, userId: message.userId })),
+      this.add(botId, () => ({ kind: 'incoming', summary: `${message.userId}: ${messageText(message, SUMMARY_CHARS)}`, data: message, conversationId: message.conversationId, userId: message.userId })),
     )
-    bus.on('reply', ({ botId, message }) => this.add(botId, () => ({ kind: 'reply', summary: `bot: ${cut(messageText(message))}`, data: message, conversationId: message.conversationId })))
+    bus.on('reply', ({ botId, message }) => this.add(botId, () => ({ kind: 'reply', summary: `bot: ${messageText(message, SUMMARY_CHARS)}`, data: message, conversationId: message.conversationId })))
     bus.on('event', ({ botId, event }) =>
       this.add(botId, () => ({
         kind: 'event',

@@ -123,6 +123,16 @@ export function operation<S extends z.ZodType, R>(op: Operation<S, R>): Operatio
   return op
 }
 
+/** Text cut to `max` characters, an ellipsis marking the cut. */
+export function cutText(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text
+}
+
+/** A schema's complaints in one line (`count: Required; inStock: Expected boolean, received string`); `whole` names the value itself. */
+export function schemaIssues(error: { issues?: { path: (string | number)[]; message: string }[] } | undefined, whole: string): string {
+  return (error?.issues ?? []).map((issue) => `${issue.path.join('.') || whole}: ${issue.message}`).join('; ') || 'invalid'
+}
+
 /**
  * Turns a payload into plain JSON (a Date becomes its ISO string, as over HTTP) and checks its size.
  * Raises InvalidPayload for what JSON cannot hold and PayloadTooLarge past 128 KiB.

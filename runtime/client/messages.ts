@@ -3,6 +3,7 @@ import * as layout from '../store/layout.ts'
 import type { Op } from '../store/store.ts'
 import {
   cleanTags,
+  cutText,
   getOrCreate,
   idSchema,
   jsonPayload,
@@ -104,6 +105,13 @@ export function newMessage(
   }
   if (input.origin !== undefined) message.origin = input.origin
   return message
+}
+
+/** What a message says, for logs and summaries: its text (or markdown), else its type in brackets; cut to `max`. */
+export function messageText(message: Pick<Message, 'type' | 'payload'>, max: number): string {
+  const payload = message.payload as Record<string, unknown>
+  const text = typeof payload.text === 'string' ? payload.text : typeof payload.markdown === 'string' ? payload.markdown : `[${message.type}]`
+  return cutText(text, max)
 }
 
 /** The ops that store a new message with its index entries. */

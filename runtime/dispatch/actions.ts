@@ -1,3 +1,4 @@
+import { schemaIssues } from '../client/common.ts'
 import { RuntimeError } from '../client/errors.ts'
 import type { Client } from '../client/index.ts'
 import type { Logger } from '../log.ts'
@@ -101,7 +102,7 @@ export class Actions {
       if (output === undefined) output = {}
       if (!schema) return output
       const checked = schema.safeParse(output)
-      if (!checked.success) throw new RuntimeError(`action ${type}: its mock's output breaks the action's output schema: ${issuesOf(checked.error)}`)
+      if (!checked.success) throw new RuntimeError(`action ${type}: its mock's output breaks the action's output schema: ${schemaIssues(checked.error, '(the output)')}`)
       return checked.data
     }
     const hint = `add a mock: export default { '${type}': (input) => ({ ... }) } in ${source.mocksFile}, or t.mockAction('${type}', fn) in a test`
@@ -115,11 +116,6 @@ export class Actions {
     }
     return output
   }
-}
-
-/** A schema's complaints in one line: `count: Required; inStock: Expected boolean, received string`. */
-function issuesOf(error: { issues?: { path: (string | number)[]; message: string }[] } | undefined): string {
-  return (error?.issues ?? []).map((issue) => `${issue.path.join('.') || '(the output)'}: ${issue.message}`).join('; ') || 'invalid'
 }
 
 /**

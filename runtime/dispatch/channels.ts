@@ -1,3 +1,4 @@
+import { schemaIssues } from '../client/common.ts'
 import { InvalidPayloadError } from '../client/errors.ts'
 import type { SdkDefinition } from '../bots/loader.ts'
 
@@ -89,7 +90,6 @@ function checkMessage(integration: string, channel: string, messages: NonNullabl
     throw new InvalidPayloadError(`channel ${integration}/${channel} carries no ${JSON.stringify(type)} messages (it carries: ${Object.keys(messages).join(', ')})`)
   const checked = messages[type]!.schema?.safeParse(payload)
   if (checked && !checked.success) {
-    const issues = (checked.error?.issues ?? []).map((issue) => `${issue.path.join('.') || '(the payload)'}: ${issue.message}`).join('; ')
-    throw new InvalidPayloadError(`${integration}/${channel} refuses this ${type} message: ${issues}`)
+    throw new InvalidPayloadError(`${integration}/${channel} refuses this ${type} message: ${schemaIssues(checked.error, '(the payload)')}`)
   }
 }

@@ -21,6 +21,7 @@ import {
   type State,
   type User,
 } from '../client/index.ts'
+import { messageText } from '../client/messages.ts'
 import { timeOutWorkflow } from '../client/workflows.ts'
 import type { LoadedBot } from '../bots/loader.ts'
 import { ApiBridge } from '../host/api-bridge.ts'
@@ -193,7 +194,7 @@ export class Dispatcher {
     const settled = await this.settleEvent(runtime, event, handlers, outcome)
     // Answer only once the turn's writes are in LevelDB.
     await this.options.store.flush()
-    this.options.logger.info('message handled', { ...fields, handlers, text: textOf(message), replies: replies.map(textOf) })
+    this.options.logger.info('message handled', { ...fields, handlers, text: messageText(message, LOGGED_TEXT), replies: replies.map((reply) => messageText(reply, LOGGED_TEXT)) })
     return { event: settled, replies }
   }
 
@@ -524,12 +525,6 @@ function withApiUrl<T>(url: string, start: () => T): T {
 /** The longest text of a message a log line carries. */
 const LOGGED_TEXT = 120
 
-/** A message's text for the log (cut to LOGGED_TEXT), or its type in brackets. */
-function textOf(message: Message): string {
-  const payload = message.payload as Record<string, unknown>
-  const text = typeof payload.text === 'string' ? payload.text : typeof payload.markdown === 'string' ? payload.markdown : `[${message.type}]`
-  return text.length > LOGGED_TEXT ? `${text.slice(0, LOGGED_TEXT - 1)}…` : text
-}
 
 function queueKey(botId: string, conversationId: string): string {
   return `${botId}\u0000conversation:${conversationId}`
