@@ -49,6 +49,21 @@ export async function opsPerSecond(count: number, maxMs: number, op: (i: number)
   return done / ((performance.now() - start) / 1000)
 }
 
+/**
+ * `opsPerSecond` with `inFlight` calls pending at once: each of `inFlight` workers awaits one call, then
+ * starts the next `op(i)`, until `count` have started or `maxMs` has run out.
+ */
+export async function opsPerSecondInFlight({ count, maxMs, inFlight }: { count: number; maxMs: number; inFlight: number }, op: (i: number) => Promise<unknown>): Promise<number> {
+  const start = performance.now()
+  const deadline = start + maxMs
+  let started = 0
+  const worker = async () => {
+    while (started < count && performance.now() < deadline) await op(started++)
+  }
+  await Promise.all(Array.from({ length: inFlight }, worker))
+  return started / ((performance.now() - start) / 1000)
+}
+
 /** Runs `op` `count` times awaited (bounded by `maxMs`) and returns the median time of one, in ms. */
 export async function medianMs(count: number, maxMs: number, op: (i: number) => Promise<unknown>): Promise<number> {
   const times: number[] = []

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--json] [--only ROW]`: each row runs localbot's path and its raw baseline
+ * `npm run bench [-- --quick] [--json] [--only ROW | PREFIX]`: each row runs localbot's path and its raw baseline
  * alternately, reports medians, the ratio and whether the target is met. Rows run one at a time, each in
  * a child process of its own. Exits 1 when a row fails to run (a missed target is a result, not a failure).
  */
@@ -13,7 +13,9 @@ const { values } = parseArgs({
   options: { quick: { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, only: { type: 'string' } },
 })
 const mode: Mode = values.quick ? 'quick' : 'full'
-const names = values.only === undefined ? [...rowNames] : rowNames.filter((n) => n === values.only || values.only!.startsWith(n + '-'))
+// `--only X` runs row X, the row whose results X names (`fsync-off`), or the rows named X-… (`peer`, `peer-sqlite`).
+const only = values.only
+const names = only === undefined ? [...rowNames] : rowNames.filter((n) => n === only || only.startsWith(n + '-') || n.startsWith(only + '-'))
 if (names.length === 0) {
   process.stderr.write(`bench: no row ${JSON.stringify(values.only)}; rows: ${rowNames.join(', ')}\n`)
   process.exit(2)

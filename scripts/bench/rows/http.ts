@@ -15,21 +15,25 @@ import { nthMessage } from './dispatch.ts'
 
 const CONNECTIONS = 10
 
-/** Sends `count` messages (bounded by `maxMs`) over 10 keep-alive connections, 10 in flight; returns messages/s. */
-async function load(url: string, count: number, maxMs: number, first: number): Promise<number> {
+/** One request of a load: the path and JSON body of message i. */
+export type LoadRequest = (i: number) => { path: string; body: string }
+
+/** localbot's request for the dispatch row's message i. */
+const localbotRequest: LoadRequest = (i) => ({ path: '/bots/counter/messages', body: JSON.stringify(nthMessage(i)) })
+
+/**
+ * POSTs messages `first`, `first + 1`, ... (`count` of them, bounded by `maxMs`) over 10 keep-alive
+ * connections, 10 in flight; returns messages/s.
+ */
+export async function load(url: string, { count, maxMs, first, request = localbotRequest }: { count: number; maxMs: number; first: number; request?: LoadRequest }): Promise<number> {
   const pool = new Pool(url, { connections: CONNECTIONS, pipelining: 1 })
   let next = 0
   const start = performance.now()
   const deadline = start + maxMs
   const worker = async () => {
     while (next < count && performance.now() < deadline) {
-      const i = first + next++
-      const response = await pool.request({
-        method: 'POST',
-        path: '/bots/counter/messages',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(nthMessage(i)),
-      })
+      const { path, body } = request(first + next++)
+      const response = await pool.request({ method: 'POST', path, headers: { 'content-type': 'application/json' }, body })
       const text = await response.body.text()
       if (response.statusCode !== 200) throw new Error(`${url}: ${response.statusCode} ${text}`)
     }
@@ -58,12 +62,12 @@ export const row: Row = {
       const medians = await alternate(
         rounds,
         async () => {
-          const rate = await load(local.url, count, maxMs, n)
+          const rate = await load(local.url, { count, maxMs, first: n })
           n += count
           return rate
         },
         async () => {
-          const rate = await load(bare.url, count, maxMs, m)
+          const rate = await load(bare.url, { count, maxMs, first: m })
           m += count
           return rate
         },

@@ -1,10 +1,32 @@
 /** The rows, in the issue's order: name → module (loaded only when run). */
 import type { Row } from '../row.ts'
 
-export const rowNames = ['state-write', 'state-read', 'dispatch', 'fsync', 'http', 'list-page', 'expiry-memory', 'startup'] as const
+export const rowNames = [
+  'state-write',
+  'state-read',
+  'dispatch',
+  'fsync',
+  'http',
+  'list-page',
+  'expiry-memory',
+  'startup',
+  'peer-grammy-level-1',
+  'peer-grammy-level-10',
+  'peer-grammy-level-http',
+  'peer-sqlite-1',
+  'peer-sqlite-10',
+  'peer-sqlite-http',
+  'peer-sqlite-fsync',
+] as const
+
+/** The modules that hold several rows (`rows`), by the prefix of their rows' names; any other row is `./NAME.ts`'s `row`. */
+const shared = [{ prefix: 'peer-', file: 'peers' }]
 
 /** Loads one row's module. */
 export async function loadRow(name: string): Promise<Row> {
-  const module = (await import(`./${name}.ts`)) as { row: Row }
-  return module.row
+  const file = shared.find((s) => name.startsWith(s.prefix))?.file ?? name
+  const module = (await import(`./${file}.ts`)) as { row?: Row; rows?: Row[] }
+  const row = module.row ?? module.rows?.find((r) => r.name === name)
+  if (row === undefined) throw new Error(`bench: ${file}.ts has no row ${name}`)
+  return row
 }
