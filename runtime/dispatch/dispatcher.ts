@@ -412,9 +412,14 @@ export class Dispatcher {
     return runtime
   }
 
+  /** Keeps `work` among the handlers in flight until it settles; the store holds back its writes for the flush it ends with. */
   private track<T>(work: Promise<T>): Promise<T> {
+    const end = this.options.store.begin()
     this.inFlight.add(work)
-    const done = () => this.inFlight.delete(work)
+    const done = () => {
+      end()
+      this.inFlight.delete(work)
+    }
     work.then(done, done)
     return work
   }
