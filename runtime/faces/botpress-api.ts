@@ -23,6 +23,8 @@ import { readJsonBody } from './body.ts'
 /** What the API serves from: each bot's client (undefined for an unknown bot), and where failures are logged. */
 export type BotpressApiHost = {
   clientFor: (botId: string) => Client | undefined
+  /** Resolves once what the call wrote is in the database; called before a writing call is answered (none for a bot's own calls within its turn, which flushes as it ends). */
+  durable?: () => Promise<void>
   logger?: { error(message: string, fields?: Record<string, unknown>): void }
 }
 
@@ -159,7 +161,9 @@ export async function serveBotpressApi(host: BotpressApiHost, req: IncomingMessa
     const query = url.includes('?') ? parseQuery(url.slice(url.indexOf('?') + 1), route.op.input) : {}
     const body = BODY_METHODS.has(method) ? await readBody(req) : {}
     const call = client[route.name] as (input: unknown) => Promise<unknown>
-    send(res, 200, await call({ ...query, ...body, ...params }))
+    const answer = await call({ ...query, ...body, ...params })
+    if (BODY_METHODS.has(method)) await host.durable?.()
+    send(res, 200, answer)
   } catch (error) {
     const apiError = error instanceof ApiError ? error : new InternalError('internal error', { cause: error })
     if (!(error instanceof ApiError)) host.logger?.error('botpress api request failed', { url: req.url, error: String((error as Error)?.stack ?? error) })

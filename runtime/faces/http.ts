@@ -424,7 +424,7 @@ export function httpHandler(runtime: Runtime, options: HttpOptions = {}, traffic
       if (fileUrl) return void (await serveFile(runtimeFiles(runtime), req, res))
       if (consoleUrl) return void (await serveConsole(req, res))
       // Botpress's own API under /v1/chat, for the official client and SDK versions that build their own.
-      if (await serveBotpressApi({ clientFor: (id) => (runtime.dispatcher.has(id) ? runtime.dispatcher.clientOf(id) : undefined), logger: runtime.logger }, req, res, (req.url ?? '/').split('?')[0]!)) return
+      if (await serveBotpressApi({ clientFor: (id) => (runtime.dispatcher.has(id) ? runtime.dispatcher.clientOf(id) : undefined), durable: () => runtime.store.flush(), logger: runtime.logger }, req, res, (req.url ?? '/').split('?')[0]!)) return
       const { path, segments, query } = target(req.url ?? '/')
       let found: { route: Route; params: Params } | undefined
       let pathKnown = false
