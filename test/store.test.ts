@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import fc from 'fast-check'
 import { MemoryLevel } from 'memory-level'
-import { Store, type Db } from '../runtime/store/store.ts'
+import { lastOfEachKey, Store, type Db, type Op } from '../runtime/store/store.ts'
 import { backends } from './support/backends.ts'
 
 for (const backend of backends) {
@@ -105,5 +106,31 @@ describe('page walks', () => {
     assert.match(old, /^[0-9a-z]+$/) // what a page token may carry
     assert.equal(before.hasWalk(old), true)
     assert.equal(after.hasWalk(old), false)
+  })
+})
+
+describe('lastOfEachKey (what a group commit writes)', () => {
+  /** What a sequence of ops leaves in the database. */
+  const apply = (ops: Op[]) => {
+    const db = new Map<string, string>()
+    for (const op of ops) op.type === 'put' ? db.set(op.key, op.value) : db.delete(op.key)
+    return db
+  }
+  const op = fc.oneof(
+    fc.record({ type: fc.constant('put' as const), key: fc.constantFrom('a', 'b', 'c', 'd'), value: fc.string({ maxLength: 3 }) }),
+    fc.record({ type: fc.constant('del' as const), key: fc.constantFrom('a', 'b', 'c', 'd') }),
+  )
+
+  it('leaves the database as all the ops would, writing each key once', () => {
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 30 }), (ops) => {
+        const kept = lastOfEachKey(ops)
+        assert.deepEqual([...apply(kept)].sort(), [...apply(ops)].sort())
+        assert.equal(new Set(kept.map((o) => o.key)).size, kept.length)
+        // Over a database that had every key: the deletes are kept too.
+        const before = ['a', 'b', 'c', 'd'].map((key): Op => ({ type: 'put', key, value: 'old' }))
+        assert.deepEqual([...apply([...before, ...kept])].sort(), [...apply([...before, ...ops])].sort())
+      }),
+    )
   })
 })

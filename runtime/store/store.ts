@@ -234,7 +234,7 @@ export class Store {
     this.staged = []
     this.flushing = (async () => {
       try {
-        await this.write(ops, this.writeOptions)
+        await this.write(lastOfEachKey(ops), this.writeOptions)
       } catch (error) {
         const failure = passingFailure(error)
         if (failure) return this.refuse(ops, failure, error)
@@ -374,6 +374,17 @@ export class Store {
     }
     return bounds
   }
+}
+
+/**
+ * The last op of each key, in order: a turn writes its event twice (pending, then how it ended) and puts then
+ * deletes its `pending` index entry, and LevelDB would store every one of them.
+ */
+export function lastOfEachKey(ops: Op[]): Op[] {
+  if (ops.length < 2) return ops
+  const last = new Map<string, number>()
+  ops.forEach((op, i) => last.set(op.key, i))
+  return last.size === ops.length ? ops : ops.filter((op, i) => last.get(op.key) === i)
 }
 
 /**
