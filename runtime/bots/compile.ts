@@ -87,9 +87,18 @@ function botpressProject(botDir: string): Plugin {
   }
 }
 
-// Stack traces through a bot's code point at its own files and lines: Node applies the source map that each
-// compiled bot carries (see loadModule), also when localbot runs as plain JavaScript without tsx.
-process.setSourceMapsEnabled(true)
+/**
+ * Stack traces through a bot's code point at its own files and lines: Node applies the source map that each
+ * compiled bot carries (see loadModule), also when localbot runs as plain JavaScript without tsx. Turned on
+ * once Botpress's packages are loaded: with source maps on, Node reads the map of every module it loads, and
+ * @botpress/client's are megabytes of JSON that made a fifth of a cold start (`npm run bench`, peer-start).
+ */
+function enableSourceMaps(botRequire: (id: string) => unknown): void {
+  if (process.sourceMapsEnabled) return
+  botRequire('@botpress/sdk')
+  botRequire('@botpress/client')
+  process.setSourceMapsEnabled(true)
+}
 
 /** localbot's own require: its copy of `@botpress/sdk` and `@botpress/client`. */
 const ownRequire = createRequire(import.meta.url)
@@ -149,6 +158,7 @@ export async function loadModule(file: string, context: ModuleContext): Promise<
   module.filename = file
   module.paths = (Module as unknown as { _nodeModulePaths(dir: string): string[] })._nodeModulePaths(dirname(file))
   module.require = (id: string) => (id === CLOCKED_DATE ? clockedDate(context.clock) : botRequire(id))
+  enableSourceMaps(botRequire)
   module._compile(code, file)
   // Node keeps a compiled file's source map only while its Module lives (a weak map): what the caller keeps of
   // the file (its exports, and the bot or definition they export by default) holds it, so that stack traces
