@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process'
 import { parseArgs } from 'node:util'
 import { formatTable } from './table.ts'
-import { rowNames } from './rows/index.ts'
+import { rowLimits, rowNames } from './rows/index.ts'
 import type { Mode, Result } from './row.ts'
 
 const { values } = parseArgs({
@@ -20,8 +20,8 @@ if (names.length === 0) {
   process.stderr.write(`bench: no row ${JSON.stringify(values.only)}; rows: ${rowNames.join(', ')}\n`)
   process.exit(2)
 }
-/** The most one row may take before it is stopped: well inside the whole run's budget. */
-const rowLimitMs = mode === 'quick' ? 60_000 : 180_000
+/** The most one row may take before it is stopped: well inside the whole run's budget (some rows say more). */
+const rowLimitMs = (name: string) => rowLimits[name as keyof typeof rowLimits]?.[mode] ?? (mode === 'quick' ? 60_000 : 180_000)
 
 /** Runs one row's child; resolves with its results. */
 function runRow(name: string): Promise<Result[]> {
@@ -31,7 +31,8 @@ function runRow(name: string): Promise<Result[]> {
     })
     let out = ''
     child.stdout.on('data', (chunk) => (out += chunk))
-    const timer = setTimeout(() => child.kill('SIGKILL'), rowLimitMs)
+    const limitMs = rowLimitMs(name)
+    const timer = setTimeout(() => child.kill('SIGKILL'), limitMs)
     child.on('exit', (code, signal) => {
       clearTimeout(timer)
       const results = out
@@ -39,7 +40,7 @@ function runRow(name: string): Promise<Result[]> {
         .filter((line) => line.startsWith('RESULT '))
         .map((line) => JSON.parse(line.slice('RESULT '.length)) as Result)
       if (code === 0 && results.length > 0) resolve(results)
-      else reject(new Error(`row ${name} ${signal ? `stopped by ${signal} after ${rowLimitMs} ms` : `exited ${code}`}`))
+      else reject(new Error(`row ${name} ${signal ? `stopped by ${signal} after ${limitMs} ms` : `exited ${code}`}`))
     })
   })
 }
