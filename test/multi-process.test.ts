@@ -45,6 +45,17 @@ async function send(process: Process, conversationId: string, text: string): Pro
   }
 }
 
+/** Every item of a list, page after page. */
+async function everyPage<T>(page: (nextToken: string | undefined) => Promise<{ items: T[]; nextToken?: string }>): Promise<T[]> {
+  const items: T[] = []
+  for (let token: string | undefined, first = true; first || token !== undefined; first = false) {
+    const next = await page(token)
+    items.push(...next.items)
+    token = next.nextToken
+  }
+  return items
+}
+
 /** Waits until `check` holds, looking every 200 ms for at most `ms`; fails with what `check` said last. */
 async function eventually(ms: number, check: () => Promise<string | undefined>): Promise<void> {
   const until = Date.now() + ms
@@ -115,16 +126,8 @@ describe('three localbot processes on one PostgreSQL database', { skip: postgres
 
     const store = await Store.open(schema.url)
     const { client } = testClient(store, { botId: 'tally' })
-    const messagesOf = async (conversationId: string) => {
-      const all: Message[] = []
-      let nextToken: string | undefined
-      do {
-        const page = await client.listMessages({ conversationId, limit: 100, nextToken })
-        all.push(...page.messages)
-        nextToken = page.meta.nextToken
-      } while (nextToken)
-      return all.reverse()
-    }
+    const messagesOf = async (conversationId: string) =>
+      (await everyPage((nextToken) => client.listMessages({ conversationId, limit: 100, nextToken }).then((p) => ({ items: p.messages, nextToken: p.meta.nextToken })))).reverse()
     try {
       // What b had stored but not answered is handled by a or c once they see it died: in the end every
       // message stored has exactly one reply, and the tally counted each once.
@@ -164,14 +167,10 @@ describe('three localbot processes on one PostgreSQL database', { skip: postgres
       assert.equal((await messagesOf('expiring')).filter((m) => m.payload.text === 'brief expired').length, 1)
 
       // The cron ran in all three processes and fired once a second, not three times.
-      const ticks: number[] = []
-      let nextToken: string | undefined
-      do {
-        const page = await client.listEvents({ type: 'tick', limit: 100, nextToken } as Parameters<typeof client.listEvents>[0])
-        ticks.push(...page.events.map((e) => Date.parse(e.createdAt)))
-        nextToken = page.meta.nextToken
-      } while (nextToken)
-      ticks.sort((x, y) => x - y)
+      const events = await everyPage((nextToken) =>
+        client.listEvents({ type: 'tick', limit: 100, nextToken } as Parameters<typeof client.listEvents>[0]).then((p) => ({ items: p.events, nextToken: p.meta.nextToken })),
+      )
+      const ticks = events.map((e) => Date.parse(e.createdAt)).sort((x, y) => x - y)
       const seconds = (killedAt - started) / 1000
       assert.ok(ticks.length >= seconds / 2, `${ticks.length} ticks in ${seconds} s`)
       const gaps = ticks.slice(1).map((t, i) => t - ticks[i]!)

@@ -27,11 +27,11 @@ export class AdvisoryLocks implements LockService {
         return await fn()
       } finally {
         // Ending the transaction releases its locks; a connection that cannot is dropped, which releases them too.
-        const failed = await client.query('COMMIT').then(
-          () => undefined,
-          (error: Error) => error,
+        // Not awaited: the work is done, and whoever takes these locks next waits for the server to see the end.
+        void client.query('COMMIT').then(
+          () => client.release(),
+          (error: Error) => client.release(error),
         )
-        client.release(failed)
       }
     })
   }
