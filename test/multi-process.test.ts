@@ -94,11 +94,18 @@ describe('three localbot processes on one PostgreSQL database', { skip: postgres
     // counts if two handlers of one conversation ran at once, in one process or in two.
     const answered = new Map<string, string[]>()
     const sent = new Map<string, string[]>()
+    // Sent to b and not answered: b may have stored them, and died in their handlers after some of their writes.
+    const cut = new Set<string>()
+    const through = async (i: number, conversation: string, text: string) => {
+      const answer = await send(processes[i % 3]!, conversation, text)
+      if (!answer && i % 3 === 1) cut.add(text)
+      return answer
+    }
     const talk = async (conversation: string, count: number) => {
       for (let i = 0; i < count; i++) {
         const text = `${conversation}-${i}`
         sent.set(conversation, [...(sent.get(conversation) ?? []), text])
-        const answer = await send(processes[i % 3]!, conversation, text)
+        const answer = await through(i, conversation, text)
         if (answer) {
           assert.equal(answer.replies.length, 1)
           answered.set(conversation, [...(answered.get(conversation) ?? []), text])
@@ -108,7 +115,7 @@ describe('three localbot processes on one PostgreSQL database', { skip: postgres
     const burst = async (conversation: string, count: number) => {
       const texts = Array.from({ length: count }, (_, i) => `${conversation}-${i}`)
       sent.set(conversation, texts)
-      const answers = await Promise.all(texts.map((text, i) => send(processes[i % 3]!, conversation, text)))
+      const answers = await Promise.all(texts.map((text, i) => through(i, conversation, text)))
       answered.set(conversation, texts.filter((_, i) => answers[i] !== undefined))
     }
     const load = Promise.all([
@@ -130,30 +137,33 @@ describe('three localbot processes on one PostgreSQL database', { skip: postgres
       (await everyPage((nextToken) => client.listMessages({ conversationId, limit: 100, nextToken }).then((p) => ({ items: p.messages, nextToken: p.meta.nextToken })))).reverse()
     try {
       // What b had stored but not answered is handled by a or c once they see it died: in the end every
-      // message stored has exactly one reply, and the tally counted each once.
+      // message stored has a reply, and the tally counted each.
+      const repliesTo = (messages: Message[], text: string) => messages.filter((m) => m.direction === 'outgoing' && String(m.payload.text).endsWith(` ${text}`)).length
       await eventually(20_000, async () => {
         for (const conversation of sent.keys()) {
           const messages = await messagesOf(conversation)
-          const incoming = messages.filter((m) => m.direction === 'incoming')
-          const replies = messages.filter((m) => m.direction === 'outgoing')
-          if (replies.length !== incoming.length) return `${conversation}: ${incoming.length} messages, ${replies.length} replies`
+          const unanswered = messages.filter((m) => m.direction === 'incoming' && repliesTo(messages, String(m.payload.text)) === 0)
+          if (unanswered.length > 0) return `${conversation}: ${unanswered.length} messages without a reply`
         }
         return undefined
       })
       for (const [conversation, texts] of sent) {
         const messages = await messagesOf(conversation)
         const incoming = messages.filter((m) => m.direction === 'incoming').map((m) => String(m.payload.text))
-        const replies = messages.filter((m) => m.direction === 'outgoing').map((m) => String(m.payload.text))
         // Each answered message is stored once; at most the ones b never answered are missing.
-        assert.deepEqual(new Set(incoming).size, incoming.length, `${conversation}: a message stored twice`)
+        assert.equal(new Set(incoming).size, incoming.length, `${conversation}: a message stored twice`)
         for (const text of answered.get(conversation) ?? []) assert.ok(incoming.includes(text), `${conversation}: ${text} was answered and is not stored`)
-        assert.ok(incoming.length >= (answered.get(conversation) ?? []).length && incoming.length <= texts.length)
-        // No update lost: the tally counted every message stored, each reply numbered once, 1..n.
+        assert.ok(incoming.length <= texts.length)
+        // One reply each; a handler b was cut short in runs again in full elsewhere (at least once), so its
+        // writes from before the kill may be there twice.
+        for (const text of incoming) if (!cut.has(text)) assert.equal(repliesTo(messages, text), 1, `${conversation}: ${text}`)
+        // No update lost: the tally counted every message stored (those cut short perhaps twice).
         const { state } = await client.getState({ type: 'conversation', id: conversation, name: 'tally' })
         const tally = state.payload as { count: number; texts: string[] }
-        assert.equal(tally.count, incoming.length, `${conversation}: the tally lost an update`)
-        assert.deepEqual(replies.map((r) => Number(/^#(\d+) /.exec(r)![1])).sort((x, y) => x - y), incoming.map((_, i) => i + 1))
-        assert.deepEqual([...tally.texts].sort(), [...incoming].sort())
+        assert.equal(tally.count, tally.texts.length, `${conversation}: the tally lost an update`)
+        assert.deepEqual(new Set(tally.texts), new Set(incoming), `${conversation}: the tally lost an update`)
+        const twice = tally.texts.filter((text, i) => tally.texts.indexOf(text) !== i)
+        for (const text of twice) assert.ok(cut.has(text), `${conversation}: ${text} counted twice though it was answered`)
         // In order: messages sent one after another were handled in the order they were sent.
         if (conversation.startsWith('s')) {
           const order = tally.texts.filter((text) => (answered.get(conversation) ?? []).includes(text))
