@@ -25,6 +25,8 @@ export type Flags = {
   fsync: boolean
   /** An integration action without a mock fails instead of answering its schema's plausible output. */
   strictActions: boolean
+  /** The store on PostgreSQL (`--store postgres://...`, else LOCALBOT_DATABASE_URL), shared with other processes; else LevelDB in `data`. */
+  store?: string
 }
 
 const schema = z.object({
@@ -42,13 +44,17 @@ const schema = z.object({
   'handler-timeout': z.coerce.number().positive().max(24 * 3600).default(60),
   fsync: z.boolean().default(false),
   'strict-actions': z.boolean().default(false),
+  store: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//i, 'give a PostgreSQL URL, postgres://USER:PASSWORD@HOST:PORT/DATABASE (the data stays in --data without it)')
+    .optional(),
 })
 
 const loopback = new Set(['127.0.0.1', 'localhost', '::1'])
 
-/** Parses argv; raises an Error whose message names the bad flag. */
-export function parseFlags(argv: string[], command: Command = 'npm start'): Flags {
-  const { values, positionals } = parseArgs({
+/** Parses argv (and LOCALBOT_DATABASE_URL of `env` when `--store` is not given); raises an Error whose message names the bad flag. */
+export function parseFlags(argv: string[], command: Command = 'npm start', env: Record<string, string | undefined> = {}): Flags {
+  const parsed = parseArgs({
     args: argv,
     strict: true,
     allowPositionals: true,
@@ -67,8 +73,11 @@ export function parseFlags(argv: string[], command: Command = 'npm start'): Flag
       'handler-timeout': { type: 'string' },
       fsync: { type: 'boolean' },
       'strict-actions': { type: 'boolean' },
+      store: { type: 'string' },
     },
   })
+  const { positionals } = parsed
+  const values = { ...parsed.values, store: parsed.values.store ?? (env.LOCALBOT_DATABASE_URL || undefined) }
   const result = schema.safeParse(values)
   if (!result.success) {
     const issue = result.error.issues[0]!
@@ -96,5 +105,6 @@ export function parseFlags(argv: string[], command: Command = 'npm start'): Flag
     handlerTimeout: v['handler-timeout'],
     fsync: v.fsync,
     strictActions: v['strict-actions'],
+    store: v.store,
   }
 }

@@ -9,6 +9,10 @@ import type { Logger } from './log.ts'
 import type { Store } from './store/store.ts'
 import { VirtualClock, type Clock } from './time/clock.ts'
 import { TimeKeeper } from './time/keeper.ts'
+import { startTicker } from './time/ticker.ts'
+
+/** How often a process on a shared database looks for processes that died, to finish their work. */
+const ADOPT_EVERY_MS = 1000
 
 /** A running set of bots over one store: what the faces and the test harness talk to. */
 export type Runtime = {
@@ -108,12 +112,24 @@ export async function startRuntime(options: {
   for (const failure of failures) reportFailure('bot failed to load', failure)
   await keeper.start()
   if (!(clock instanceof VirtualClock)) keeper.startTicking()
-  // Expired while stopped, and interrupted by the stop: started now, in the background, within bounds.
+  const replayAll = () => Promise.all(dispatcher.botIds().map((botId) => dispatcher.replayUnfinished(botId, { skip: options.spun })))
+  // Expired while stopped, and interrupted by the stop: started now, in the background, within bounds. On a
+  // database other live processes share, unfinished work is theirs, unless it is a dead process's.
   const ready = (async () => {
-    await Promise.all(bots.map((loaded) => dispatcher.replayUnfinished(loaded.id, { skip: options.spun })))
+    const { adopted, others } = await store.adoptDead()
+    if (others === 0 || adopted.length > 0) await replayAll()
     await (clock instanceof VirtualClock ? keeper.advance(clock, 0) : keeper.tick())
   })()
   ready.catch((error) => logger.error('replay at start failed', { error: (error as Error).message }))
+  // A process that dies on a shared database leaves its turns and claims to the others: one of them finishes its work.
+  const stopAdopting = store.shared && !(clock instanceof VirtualClock)
+    ? startTicker(async () => {
+        const { adopted } = await store.adoptDead()
+        if (adopted.length === 0) return
+        logger.warn('finishing the work of localbot processes that died', { processes: adopted })
+        await replayAll()
+      }, ADOPT_EVERY_MS)
+    : undefined
   let closing: Promise<void> | undefined
   let unwatch: (() => void) | undefined
   const reload = async (botId: string) => {
@@ -156,6 +172,7 @@ export async function startRuntime(options: {
     close() {
       closing ??= (async () => {
         unwatch?.()
+        stopAdopting?.()
         await ready.catch(() => undefined)
         await keeper.stop()
         await dispatcher.close()

@@ -2,7 +2,7 @@
  * The program of `npm start` (main.ts) and of the installed `localbot` (cli.ts): flags → store → bots → time →
  * faces. Nothing else lives here.
  */
-import { rm } from 'node:fs/promises'
+import { mkdir, rm } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import v8 from 'node:v8'
 import { startHttp } from './faces/http.ts'
@@ -41,7 +41,7 @@ export async function start(command: Command, argv: string[]): Promise<void> {
   keepHeapSmall()
   let flags: Flags
   try {
-    flags = parseFlags(argv, command)
+    flags = parseFlags(argv, command, process.env)
   } catch (error) {
     fail((error as Error).message, 2)
   }
@@ -70,11 +70,13 @@ export async function start(command: Command, argv: string[]): Promise<void> {
   try {
     // A large folder can take a while (LevelDB replays its log): say so every second.
     let seconds = 0
-    const stopProgress = startTicker(async () => logger.info('still opening the data folder', { data: flags.data, seconds: ++seconds }), 1000)
-    store = await Store.open(resolve(flags.data), { fsync: flags.fsync }).finally(stopProgress)
+    const stopProgress = startTicker(async () => logger.info('still opening the store', { store: flags.store === undefined ? flags.data : 'postgres', seconds: ++seconds }), 1000)
+    // On PostgreSQL the data folder still keeps this process's own files (the clock, the REPL's history).
+    if (flags.store !== undefined) await mkdir(resolve(flags.data), { recursive: true })
+    store = await Store.open(flags.store ?? resolve(flags.data), { fsync: flags.fsync }).finally(stopProgress)
   } catch (error) {
-    // A DataFolderError is one sentence already: the cause and what to do.
-    fail(error instanceof DataFolderError ? error.message : `cannot open the data folder ${flags.data}: ${(error as Error).message}`, 1)
+    // A DataFolderError, and any failure to open a PostgreSQL store, is one sentence already: the cause and what to do.
+    fail(error instanceof DataFolderError || flags.store !== undefined ? (error as Error).message : `cannot open the data folder ${flags.data}: ${(error as Error).message}`, 1)
   }
 
   // The virtual clock goes on from the folder's saved time; a folder is never used with the other clock silently.

@@ -68,7 +68,7 @@ it('each route of the table is the method and path @botpress/client 1.45 sends f
 })
 
 for (const backend of backends) {
-  describe(backend.name, () => {
+  describe(backend.name, { skip: backend.skip }, () => {
     let store: Store
     let closeStore: () => Promise<void>
     let server: Server

@@ -549,7 +549,7 @@ it('every client call has bad inputs in this suite, and this suite names no call
 })
 
 for (const backend of backends) {
-  describe(backend.name, () => {
+  describe(backend.name, { skip: backend.skip }, () => {
     let store: Store
     let close: () => Promise<void>
     let client: Client

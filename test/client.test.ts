@@ -73,7 +73,7 @@ async function botEntries(store: Store, botId: string) {
 }
 
 for (const backend of backends) {
-  describe(backend.name, () => {
+  describe(backend.name, { skip: backend.skip }, () => {
     let store: Store
     let close: () => Promise<void>
     let client: Client

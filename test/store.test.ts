@@ -6,7 +6,7 @@ import { lastOfEachKey, Store, type Db, type Op } from '../runtime/store/store.t
 import { backends } from './support/backends.ts'
 
 for (const backend of backends) {
-  describe(`the store on ${backend.name}`, () => {
+  describe(`the store on ${backend.name}`, { skip: backend.skip }, () => {
     it('a staged batch is read at once, and written to LevelDB whole by the next flush', async () => {
       const { store, close } = await backend.open()
       await store.batch([

@@ -148,6 +148,11 @@ export async function finishExpiries(ctx: ClientContext, states: Pick<State, 'ty
   await ctx.store.batch(states.map((s) => ({ type: 'del', key: layout.states.expired(ctx.botId, s.type, s.id, s.name) })))
 }
 
+/** Whether an expired state is still kept aside, its handlers not yet finished. */
+export async function isUnfinishedExpiry(ctx: ClientContext, s: Pick<State, 'type' | 'id' | 'name'>): Promise<boolean> {
+  return (await ctx.store.get(layout.states.expired(ctx.botId, s.type, s.id, s.name))) !== undefined
+}
+
 /** Expired states whose handlers had not finished when the runtime stopped. */
 export async function unfinishedExpiries(ctx: ClientContext): Promise<BotpressState[]> {
   const entries = await ctx.store.entries(layout.states.expiredRange(ctx.botId))

@@ -11,6 +11,7 @@ import {
   tablesOf,
   takeExpiredStates,
   unfinishedExpiries,
+  isUnfinishedExpiry,
   type Client,
   type ClientContext,
   type Conversation,
@@ -30,7 +31,6 @@ import { routeOf } from './channels.ts'
 import { Supervisor, type HandlerCall } from '../host/supervisor.ts'
 import type { Logger } from '../log.ts'
 import { actionTriggered, eventReceived, messageCreated, outcomeOf, register, requestOf, stateExpired, workflowUpdate, type Operation, type WorkflowUpdate } from '../host/protocol.ts'
-import { Locks } from '../store/lock.ts'
 import type { Store } from '../store/store.ts'
 import type { Clock } from '../time/clock.ts'
 import type { Bus } from './bus.ts'
@@ -80,7 +80,6 @@ export const expiryRecord = (state: Pick<State, 'type' | 'id' | 'name'>) => `exp
  */
 export class Dispatcher {
   private readonly bots = new Map<string, BotRuntime>()
-  private readonly queues = new Locks()
   private readonly inFlight = new Set<Promise<unknown>>()
   readonly supervisor: Supervisor
   /** Where every bot's file URLs point: the HTTP face sets the origin once it listens. */
@@ -136,7 +135,7 @@ export class Dispatcher {
   sendMessage(botId: string, input: SendMessage): Promise<{ conversationId: string; userId: string; message: Message; event: Event; replies: Message[] }> {
     const conversationId = input.conversationId ?? this.runtimeOf(botId).ctx.ids('conv')
     return this.track(
-      this.queues.run(queueKey(botId, conversationId), async () => {
+      this.options.store.turn(queueKey(botId, conversationId), async () => {
         // The code of the moment the message's turn comes: a reload meanwhile serves it.
         const runtime = this.runtimeOf(botId)
         const type = input.type ?? 'text'
@@ -158,9 +157,11 @@ export class Dispatcher {
   /** Runs the message handlers of a stored message whose `message_created` event is still pending (replay). */
   private runStoredMessage(botId: string, event: Event): Promise<void> {
     return this.track(
-      this.queues.run(queueKey(botId, event.conversationId!), async () => {
+      this.options.store.turn(queueKey(botId, event.conversationId!), async () => {
         const runtime = this.runtimeOf(botId)
         const client = runtime.client
+        // Another process on the database may have handled it since it was listed.
+        if ((await this.currentEvent(runtime, event.id))?.status !== 'pending') return
         try {
           const [{ message }, { user }, { conversation }] = await Promise.all([
             client.getMessage({ id: event.messageId! }),
@@ -219,6 +220,9 @@ export class Dispatcher {
   runEvent(botId: string, event: Event): Promise<{ event: Event; replies: Message[] }> {
     const runtime = this.runtimeOf(botId)
     const work = async () => {
+      // Run once: another process on the database may have run it while this one waited for the turn.
+      const current = await this.currentEvent(runtime, event.id)
+      if (current?.status !== 'pending') return { event: current ?? event, replies: [] }
       const replies: Message[] = []
       const handlers = countOf(runtime.loaded.bot.eventHandlers, event.type) + hooksOf(runtime.loaded.bot, ['before_incoming_event', 'after_incoming_event'], event.type)
       const fields = { bot: botId, event: event.id, type: event.type, conversation: event.conversationId }
@@ -236,15 +240,20 @@ export class Dispatcher {
       return { event: done, replies }
     }
     const key = event.conversationId === undefined ? `${botId}\u0000event:${event.id}` : queueKey(botId, event.conversationId)
-    return this.track(this.queues.run(key, work))
+    return this.track(this.options.store.turn(key, work))
   }
 
-  /** Runs the bot's stateExpired handlers for a state that has expired (and is already deleted); false if one timed out. */
+  /**
+   * Runs the bot's stateExpired handlers for a state that has expired (and is already deleted, kept aside),
+   * then forgets it; false if one timed out (it stays kept aside, to run again).
+   */
   runStateExpired(botId: string, state: State): Promise<boolean> {
     const runtime = this.runtimeOf(botId)
     const key = state.type === 'conversation' ? queueKey(botId, state.id) : `${botId}\u0000state:${state.type}:${state.id}`
     return this.track(
-      this.queues.run(key, async () => {
+      this.options.store.turn(key, async () => {
+        // Another process on the database may have run its handlers while this one waited for the turn.
+        if (!(await isUnfinishedExpiry(runtime.ctx, state))) return true
         const fields = { bot: botId, state: state.name, type: state.type, id: state.id }
         const conversationId = state.type === 'conversation' ? state.id : undefined
         const outcome = await this.callBot(runtime, stateExpired(state, new Date(this.options.clock.now()).toISOString()), {
@@ -255,6 +264,8 @@ export class Dispatcher {
           conversationId,
         })
         this.options.bus.emit('stateExpired', { botId, state })
+        // Forgotten within the turn, so that whoever takes the turn next finds nothing to run again.
+        if (!outcome.timedOut) await finishExpiries(runtime.ctx, [state])
         return !outcome.timedOut
       }),
     )
@@ -271,14 +282,9 @@ export class Dispatcher {
     await this.finishExpired(botId, states)
   }
 
-  /** Runs the handlers of states already kept aside as expired, and forgets each once its handlers finished. */
+  /** Runs the handlers of states already kept aside as expired; each is forgotten once its handlers finished. */
   private async finishExpired(botId: string, states: State[]): Promise<void> {
-    const runtime = this.runtimeOf(botId)
-    const finished = await Promise.all(states.map((state) => this.runStateExpired(botId, state)))
-    await finishExpiries(
-      runtime.ctx,
-      states.filter((_, i) => finished[i]),
-    )
+    await Promise.all(states.map((state) => this.runStateExpired(botId, state)))
     await this.options.store.flush()
   }
 
@@ -339,7 +345,7 @@ export class Dispatcher {
       await this.options.store.flush()
     }
     const key = `${botId}\u0000workflow:${workflowId}`
-    return this.track(this.queues.run(key, work))
+    return this.track(this.options.store.turn(key, work))
   }
 
   /** Runs a scheduled event whose time has come. */
@@ -404,6 +410,16 @@ export class Dispatcher {
   async close(): Promise<void> {
     await this.idle()
     await this.bridge.close()
+  }
+
+  /** An event as stored now, or undefined once it is gone. */
+  private async currentEvent(runtime: BotRuntime, eventId: string): Promise<Event | undefined> {
+    try {
+      return (await runtime.plain.getEvent({ id: eventId })).event
+    } catch (error) {
+      if (error instanceof ResourceNotFoundError) return undefined
+      throw error
+    }
   }
 
   private runtimeOf(botId: string): BotRuntime {

@@ -97,6 +97,12 @@ export const states = {
   expiredOfOwnerRange: (botId: string, type: string, id: string) => botRange(botId, 'SX', type, id),
 }
 
+/** Cron schedules, on a database several processes share. */
+export const schedules = {
+  /** The latest occurrence (ms) of a bot's schedule that a process claimed: each occurrence fires in one process. */
+  lastFired: (botId: string, name: string) => bot(botId, 'K', name),
+}
+
 /** The fields listFiles sorts by, each with an index. */
 export const fileSortFields = ['key', 'size', 'createdAt', 'updatedAt', 'status'] as const
 /** A field listFiles sorts by. */

@@ -36,12 +36,16 @@ class RwLock {
 /** Which locks a piece of work holds: names held shared and names held alone. */
 export type LockSet = { shared?: string[]; exclusive?: string[] }
 
+/** Runs work holding a set of locks: in this process (`Locks`), or across processes (postgres/locks.ts). */
+export type LockService = { hold<T>(set: LockSet, fn: () => Promise<T>): Promise<T> }
+
 /**
- * Keyed read-write locks. The store is owned by one process (LevelDB's LOCK file), so in-process locks
- * are enough to make a read-check-batch sequence atomic. Work takes all its locks in name order, so two
+ * Keyed read-write locks in this process. A LevelDB store is owned by one process (its LOCK file), so
+ * these are enough to make a read-check-batch sequence atomic; on PostgreSQL, AdvisoryLocks takes the
+ * server's locks on top of them. Work takes all its locks in name order, so two
  * pieces of work never wait for each other in a circle.
  */
-export class Locks {
+export class Locks implements LockService {
   private readonly locks = new Map<string, RwLock>()
 
   /** Runs `fn` holding `name` alone, once every earlier holder is done. */

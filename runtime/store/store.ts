@@ -4,11 +4,16 @@ import { UnavailableError } from '../client/errors.ts'
 import { startTicker } from '../time/ticker.ts'
 import { inRange, type Range } from './keys.ts'
 import { ReadCache } from './cache.ts'
-import { Locks, type LockSet } from './lock.ts'
+import { Locks, type LockService, type LockSet } from './lock.ts'
 import { ClassicLevel } from 'classic-level'
 import { openDataFolder } from './open.ts'
 
 export { DataFolderError, DataFolderInUseError, type DataFolderReason } from './open.ts'
+
+/** Whether a store's location names a PostgreSQL database (`postgres://...`) rather than a data folder. */
+export function isDatabaseUrl(location: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(location)
+}
 
 /** Any abstract-level database with string keys and values (classic-level, memory-level, ...). */
 export type Db = AbstractLevel<any, string, string>
@@ -24,6 +29,23 @@ export type StoreOptions = {
   ticker?: (tick: () => Promise<void>, everyMs: number) => () => void
   /** The longest staged writes wait for the work under way to flush them (see `begin`); default MAX_DEFER_MS. */
   maxDeferMs?: number
+}
+
+/**
+ * What a database that several processes share (PostgreSQL) brings to the store: locks and turns that
+ * hold across the processes, and who among them died.
+ */
+export type Sharing = {
+  /** `hold`'s locks. */
+  locks: LockService
+  /** `turn`'s queues. */
+  turns: LockService
+  /** Walks open at once (each holds a connection in a transaction). */
+  maxWalks: number
+  /** Takes over the processes that died (each goes to one live process); counts the live others. */
+  adoptDead(): Promise<{ adopted: string[]; others: number }>
+  /** Leaves the database (after the store's own database closed). */
+  close(): Promise<void>
 }
 
 /** Whether the store can write; `reason` says why not (`failed` stays until restart, the others pass by themselves). */
@@ -63,7 +85,7 @@ export const MAX_STAGED_OPS = 10_000
 /** By default, the longest a staged write waits for the work under way (see `begin`) before it is written anyway. */
 export const MAX_DEFER_MS = 20
 
-/** Walks (list paging) open at once; past it the least recently used one closes. */
+/** Walks (list paging) open at once; past it the least recently used one closes (a shared database says its own). */
 export const MAX_OPEN_WALKS = 256
 
 /**
@@ -72,10 +94,14 @@ export const MAX_OPEN_WALKS = 256
  * run under `hold` (keyed read-write locks).
  */
 export class Store {
-  private readonly locks = new Locks()
+  private readonly locks: LockService
+  private readonly turns: LockService
   private readonly observers: ((ops: Op[]) => void)[] = []
-  /** Recently read values; the store's own batches keep it true (one process owns the folder). */
-  private readonly cache = new ReadCache()
+  /**
+   * Recently read values; the store's own batches keep it true when one process owns the database
+   * (LevelDB's folder). A shared database has other writers: nothing is cached (a size of 0).
+   */
+  private readonly cache: ReadCache
   /** Batches staged and not yet written, in order; `overlay` holds the latest staged op of each key. */
   private staged: Op[] = []
   private readonly overlay = new Map<string, Op>()
@@ -100,17 +126,37 @@ export class Store {
   constructor(
     readonly db: Db,
     private readonly options: StoreOptions = {},
+    /** Set when other processes share the database (PostgreSQL): see `shared`. */
+    private readonly sharing?: Sharing,
   ) {
     this.writeOptions = { sync: options.fsync === true }
     this.write = directBatch(db) ?? ((ops, options) => db.batch(ops, options))
+    this.locks = sharing?.locks ?? new Locks()
+    this.turns = sharing?.turns ?? new Locks()
+    this.cache = new ReadCache(sharing ? 0 : undefined)
   }
 
   /**
-   * Opens the LevelDB database in `location`, creating it only in an empty or absent folder; raises a
-   * DataFolderError (`reason`, one-sentence message) for a folder in use, damaged or not a database.
+   * Opens the store at `location`: a `postgres://` URL (see postgres/index.ts), else the LevelDB database
+   * in that folder, creating it only in an empty or absent folder; raises a DataFolderError (`reason`,
+   * one-sentence message) for a folder in use, damaged or not a database.
    */
   static async open(location: string, options: StoreOptions = {}): Promise<Store> {
+    if (isDatabaseUrl(location)) return (await import('./postgres/index.ts')).openPostgres(location, options)
     return new Store((await openDataFolder(location)) as unknown as Db, options)
+  }
+
+  /**
+   * Whether other processes share the database: then locks and turns hold across them, every `hold` and
+   * `turn` writes what it staged before letting go, nothing is cached, and due work is claimed (see the keeper).
+   */
+  get shared(): boolean {
+    return this.sharing !== undefined
+  }
+
+  /** Processes sharing the database that died, taken over by this one (none on LevelDB); and how many others live. */
+  adoptDead(): Promise<{ adopted: string[]; others: number }> {
+    return this.sharing?.adoptDead() ?? Promise.resolve({ adopted: [], others: 0 })
   }
 
   /** Wraps an already created database (memory-level in tests). */
@@ -318,7 +364,24 @@ export class Store {
 
   /** Runs `fn` holding the shared and exclusive locks of `set` (taken in name order). */
   hold<T>(set: LockSet, fn: () => Promise<T>): Promise<T> {
-    return this.locks.hold(set, fn)
+    return this.within(this.locks, set, fn)
+  }
+
+  /** Runs `fn` in the turn of `name`: one piece of work at a time per name, in arrival order (the dispatcher's queues). */
+  turn<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    return this.within(this.turns, { exclusive: [name] }, fn)
+  }
+
+  /** On a shared database the next holder may be another process, which reads the database: what `fn` staged is written first. */
+  private within<T>(locks: LockService, set: LockSet, fn: () => Promise<T>): Promise<T> {
+    if (!this.sharing) return locks.hold(set, fn)
+    return locks.hold(set, async () => {
+      try {
+        return await fn()
+      } finally {
+        await this.flush()
+      }
+    })
   }
 
   /**
@@ -329,7 +392,7 @@ export class Store {
     await this.flush()
     const id = this.walkPrefix + (++this.walkCount).toString(36)
     this.walks.set(id, this.db.snapshot())
-    while (this.walks.size > MAX_OPEN_WALKS) this.closeWalk(this.walks.keys().next().value!)
+    while (this.walks.size > (this.sharing?.maxWalks ?? MAX_OPEN_WALKS)) this.closeWalk(this.walks.keys().next().value!)
     return id
   }
 
@@ -361,6 +424,7 @@ export class Store {
     this.stopRetrying = undefined
     for (const id of [...this.walks.keys()]) this.closeWalk(id)
     await this.db.close()
+    await this.sharing?.close()
     if (failure) throw new UnavailableError(`${failure.what}: ${unsaved} staged writes could not be saved before the store closed`, { cause: this.refused?.cause })
   }
 

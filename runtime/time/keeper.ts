@@ -194,8 +194,41 @@ export class TimeKeeper {
     }
   }
 
+  /**
+   * On a database other processes share, claims a cron occurrence for this process: every process runs the
+   * bot's schedules, and the first to claim an occurrence fires it (the claim records the latest occurrence,
+   * under a lock that holds across processes). Alone on its database, a process fires every occurrence.
+   */
+  private claimOccurrence(schedule: Schedule, at: number): Promise<boolean> {
+    const { store } = this.options
+    if (!store.shared) return Promise.resolve(true)
+    const claim = layout.schedules.lastFired(schedule.botId, schedule.name)
+    return store.hold({ exclusive: [claim] }, async () => {
+      const last = await store.get(claim)
+      if (last !== undefined && Number(last) >= at) return false
+      await store.batch([{ type: 'put', key: claim, value: String(at) }])
+      return true
+    })
+  }
+
+  /**
+   * On a shared database the indexes also grow by other processes' writes, which this one's observer never
+   * sees: what is due by now is read again at every refill, so that a process that died leaves nothing
+   * unfired (whoever takes an entry first fires it; the others find it gone).
+   */
+  private async rescanDue(now: number): Promise<void> {
+    for (const source of this.sources) {
+      const range = { gt: source.range.gt, lt: key(source.namespace, timeSegment(now + 1)) }
+      for await (const indexKey of this.options.store.iterateKeys(range)) {
+        if (this.wheel.count >= this.capacity) return
+        if (!this.wheel.has(indexKey)) this.wheel.add(indexKey, atOf(indexKey))
+      }
+    }
+  }
+
   /** Loads index entries due before the wheel's reach, in time order, up to the capacity. */
   private async refill(): Promise<void> {
+    if (this.options.store.shared) await this.rescanDue(this.options.clock.now())
     for (const source of this.sources) {
       const reach = this.wheel.reach
       if (source.loadedUntil >= reach) continue
@@ -234,7 +267,10 @@ export class TimeKeeper {
         const at = schedule.next
         schedule.next = schedule.cron.nextAfter(at)
         if (!this.options.work.has(schedule.botId)) continue
-        const fire = () => this.guard({ bot: schedule.botId, schedule: schedule.name }, () => this.options.work.fireCron(schedule.botId, schedule.type, schedule.payload))
+        const fire = () =>
+          this.guard({ bot: schedule.botId, schedule: schedule.name }, async () => {
+            if (await this.claimOccurrence(schedule, at)) await this.options.work.fireCron(schedule.botId, schedule.type, schedule.payload)
+          })
         if (ordered) await fire()
         else this.launch(schedule.botId, fire)
       }

@@ -19,6 +19,7 @@ export const rowNames = [
   'peer-sqlite-fsync',
   'peer-start',
   'peer-rss',
+  'pg-dispatch',
 ] as const
 
 /** Rows that take longer than the others, and how long they may take (ms) by mode. */
