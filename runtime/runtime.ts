@@ -1,5 +1,6 @@
 import { basename, dirname, join } from 'node:path'
 import { BotLoadError, findBotFolders, loadBot, loadBots, type BotFolder, type LoadedBot } from './bots/loader.ts'
+import type { CompileCache } from './bots/compile-cache.ts'
 import { watchBots } from './bots/watch.ts'
 import { createBus, type Bus } from './dispatch/bus.ts'
 import { Timeline } from './timeline.ts'
@@ -66,6 +67,8 @@ export async function startRuntime(options: {
   spun?: Set<string>
   /** An integration action without a mock fails instead of answering its schema's plausible output. */
   strictActions?: boolean
+  /** Keeps compiled bot files between runs (the CLI's, in its data folder); without it every load compiles. */
+  compileCache?: CompileCache
 }): Promise<Runtime> {
   const { store, clock, botsDir } = options
   const bus = createBus()
@@ -106,7 +109,7 @@ export async function startRuntime(options: {
     })
 
   const skipped: string[] = []
-  const { bots, failures } = await loadBots(options.folders ?? (await findBotFolders(botsDir, skipped)), clock)
+  const { bots, failures } = await loadBots(options.folders ?? (await findBotFolders(botsDir, skipped)), clock, options.compileCache)
   if (skipped.length > 0) logger.info('folders that are not bots (no bot.definition.ts, index.ts or src/index.ts) are left alone', { folders: skipped })
   for (const loaded of bots) install(loaded, 'loaded')
   for (const failure of failures) reportFailure('bot failed to load', failure)
@@ -135,7 +138,7 @@ export async function startRuntime(options: {
   const reload = async (botId: string) => {
     const folder = options.folders?.find((f) => f.id === botId) ?? { id: botId, dir: join(botsDir, botId) }
     try {
-      const loaded = await loadBot(folder, clock)
+      const loaded = await loadBot(folder, clock, options.compileCache)
       if (install(loaded, 'reloaded')) {
         // It failed at start: what it owed meanwhile runs now.
         keeper.botArrived()

@@ -5,6 +5,7 @@
 import { mkdir, rm } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import v8 from 'node:v8'
+import { CompileCache } from './bots/compile-cache.ts'
 import { startHttp } from './faces/http.ts'
 import { catchStrayErrors } from './host/faults.ts'
 import { Supervisor } from './host/supervisor.ts'
@@ -97,7 +98,9 @@ export async function start(command: Command, argv: string[]): Promise<void> {
   supervisor.onChange((calls) => watchdog.update(calls))
   const spun = await readSpunRecords(spunFile, logger)
 
-  const runtime = await startRuntime({ botsDir: project.botsDir, folders: project.folders, store, clock, logger, supervisor, spun, strictActions: flags.strictActions })
+  // Compiled bots are kept in the data folder (a dot-folder, which LevelDB's checks leave alone): a start whose bots did not change runs no compiler.
+  const compileCache = new CompileCache(join(resolve(flags.data), '.compiled'))
+  const runtime = await startRuntime({ botsDir: project.botsDir, folders: project.folders, store, clock, logger, supervisor, spun, strictActions: flags.strictActions, compileCache })
   const advance = runtime.advanceClock
   // Each move of the virtual clock is saved, so that a restart goes on from it.
   if (advance) runtime.advanceClock = async (seconds) => {

@@ -1,8 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { createRequire, Module } from 'node:module'
-import { basename, dirname, join, resolve } from 'node:path'
-import { build, type Message, type Plugin } from 'esbuild'
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path'
+import { build, version as esbuildVersion, type Message, type Plugin } from 'esbuild'
 import type { Clock } from '../time/clock.ts'
+import type { CompileCache } from './compile-cache.ts'
 import { simulatedPackage } from './simulated.ts'
 
 /** A compile or load error with the place it points at. */
@@ -40,7 +41,15 @@ export function clockedDate(clock: Clock): DateConstructor {
 }
 
 /** Where a bot's generated and borrowed modules are: its folder, and localbot's copy of Botpress's SDK. */
-export type ModuleContext = { botDir: string; clock: Clock }
+export type ModuleContext = {
+  botDir: string
+  clock: Clock
+  /** Where compiled files are kept between runs (the CLI's data folder); none compiles every time. */
+  cache?: CompileCache
+}
+
+/** What decides a compile's output besides the files it reads: a new localbot or esbuild compiles anew. */
+const COMPILE_SIGNATURE = { localbot: 1, esbuild: esbuildVersion }
 
 /** Modules that stand in for what a Botpress project generates or downloads: resolved by the bundler, then served at run time. */
 const SIMULATED = 'localbot:simulated-package'
@@ -59,7 +68,7 @@ const GENENV = 'localbot:genenv'
  * - `./bp_modules/NAME` is the downloaded package when `bp add` put it there, else a simulated package;
  * - `./.genenv`, the botpress repository's generated environment module, is `process.env` when missing.
  */
-function botpressProject(botDir: string): Plugin {
+function botpressProject(botDir: string, absent: string[]): Plugin {
   return {
     name: 'localbot-botpress-project',
     setup(build) {
@@ -68,7 +77,10 @@ function botpressProject(botDir: string): Plugin {
       build.onResolve({ filter: /^\.botpress(\/index(\.ts)?)?$/ }, () => ({ path: join(botDir, '.botpress', 'index.ts') }))
       build.onResolve({ filter: /(^|\/)bp_modules\/[^/]+\/?$/ }, async (args) => {
         const target = args.path.startsWith('.') ? resolve(args.resolveDir, args.path) : join(botDir, args.path)
-        if (!existsSync(target)) return { path: basename(target), namespace: SIMULATED }
+        if (!existsSync(target)) {
+          absent.push(target)
+          return { path: basename(target), namespace: SIMULATED }
+        }
         if (args.path.startsWith('.')) return undefined
         return build.resolve('./' + args.path, { resolveDir: botDir, kind: args.kind })
       })
@@ -80,6 +92,7 @@ function botpressProject(botDir: string): Plugin {
       build.onResolve({ filter: /(^|\/)\.genenv(\/index(\.ts)?)?$/ }, (args) => {
         const target = resolve(args.resolveDir, args.path)
         if (existsSync(target) || existsSync(target + '.ts')) return undefined
+        absent.push(target, target + '.ts')
         return { path: 'genenv', namespace: GENENV }
       })
       build.onLoad({ filter: /.*/, namespace: GENENV }, () => ({ contents: `module.exports = require(${JSON.stringify(GENENV)})`, loader: 'js' }))
@@ -115,30 +128,8 @@ const borrowed = /^@botpress\/(sdk|client)(\/|$)/
  * would not).
  */
 export async function loadModule(file: string, context: ModuleContext): Promise<Record<string, unknown>> {
-  let code: string
-  try {
-    const result = await build({
-      entryPoints: [file],
-      bundle: true,
-      write: false,
-      format: 'cjs',
-      platform: 'node',
-      target: 'node20',
-      packages: 'external',
-      sourcemap: 'inline',
-      // Never written: it places the source map's paths relative to the bot's file, as Node reads them.
-      outfile: join(dirname(file), 'bundle.js'),
-      // The bot's Date reads localbot's clock: a module-wide binding, on the first line (the source map allows for it).
-      banner: { js: `var Date = require(${JSON.stringify(CLOCKED_DATE)});` },
-      logLevel: 'silent',
-      plugins: [botpressProject(context.botDir)],
-    })
-    code = result.outputFiles[0]!.text
-  } catch (error) {
-    const first = (error as { errors?: Message[] }).errors?.[0]
-    if (!first) throw error
-    throw new CompileError(first.location ? resolve(first.location.file) : file, first.location?.line, first.location ? first.location.column + 1 : undefined, first.text)
-  }
+  const key = { ...COMPILE_SIGNATURE, file }
+  const code = (await context.cache?.get(key)) ?? (await compile(file, context, key))
   const nodeRequire = createRequire(file)
   const botRequire = (id: string): unknown => {
     if (borrowed.test(id)) {
@@ -173,6 +164,46 @@ export async function loadModule(file: string, context: ModuleContext): Promise<
     }
   if (!held) keptModules.push(module)
   return exports as Record<string, unknown>
+}
+
+/** Compiles a bot file with esbuild (see loadModule), keeping the result in the context's cache. */
+async function compile(file: string, context: ModuleContext, key: unknown): Promise<string> {
+  const startedMs = Date.now()
+  // Where the build's plugin found nothing and simulated a module: if one appears there, the next start compiles anew.
+  const absent: string[] = []
+  let code: string
+  let inputs: string[]
+  try {
+    const result = await build({
+      entryPoints: [file],
+      bundle: true,
+      write: false,
+      format: 'cjs',
+      platform: 'node',
+      target: 'node20',
+      packages: 'external',
+      sourcemap: 'inline',
+      metafile: context.cache !== undefined,
+      // Never written: it places the source map's paths relative to the bot's file, as Node reads them.
+      outfile: join(dirname(file), 'bundle.js'),
+      // The bot's Date reads localbot's clock: a module-wide binding, on the first line (the source map allows for it).
+      banner: { js: `var Date = require(${JSON.stringify(CLOCKED_DATE)});` },
+      logLevel: 'silent',
+      plugins: [botpressProject(context.botDir, absent)],
+    })
+    code = result.outputFiles[0]!.text
+    // The metafile names the files read relative to the working folder; modules a plugin served are `namespace:path`.
+    inputs = Object.keys(result.metafile?.inputs ?? {})
+      .filter((input) => !/^[\w-]+:/.test(input) || isAbsolute(input))
+      .map((input) => resolve(input))
+  } catch (error) {
+    const first = (error as { errors?: Message[] }).errors?.[0]
+    if (!first) throw error
+    throw new CompileError(first.location ? resolve(first.location.file) : file, first.location?.line, first.location ? first.location.column + 1 : undefined, first.text)
+  }
+  // A cache that cannot be written costs the next start a compile, nothing more.
+  await context.cache?.put(key, context.botDir, [...inputs, ...absent], code, startedMs).catch(() => undefined)
+  return code
 }
 
 /** What localbot uses of a loaded `@botpress/sdk`. */

@@ -6,6 +6,7 @@ import { callNames, type StateDefinition } from '../client/index.ts'
 import { extendBotClient } from '../host/client-extension.ts'
 import type { ActionMock, ActionSource } from '../dispatch/actions.ts'
 import type { Clock } from '../time/clock.ts'
+import type { CompileCache } from './compile-cache.ts'
 import { CompileError, loadModule, sdkFor, sdkVersionFor, type SdkModule } from './compile.ts'
 import { generateBotpress } from './gen/index.ts'
 
@@ -159,14 +160,14 @@ function jsonPayload(payload: unknown): Record<string, unknown> {
  * Loads a bot's definition: the default export of `bot.definition.ts`, or an empty `sdk.BotDefinition`.
  * Raises BotLoadError naming the file.
  */
-export async function loadDefinition(folder: BotFolder, clock: Clock): Promise<{ definition: SdkDefinition; simulated: string[] }> {
+export async function loadDefinition(folder: BotFolder, clock: Clock, cache?: CompileCache): Promise<{ definition: SdkDefinition; simulated: string[] }> {
   const sdk = sdkFor(folder.dir)
   extendBotClient(sdk, callNames)
   const file = definitionFileOf(folder.dir)
   if (!file) return { definition: new sdk.BotDefinition({}) as unknown as SdkDefinition, simulated: [] }
   let definition: unknown
   try {
-    definition = (await loadModule(file, { botDir: folder.dir, clock })).default
+    definition = (await loadModule(file, { botDir: folder.dir, clock, cache })).default
   } catch (cause) {
     throw new BotLoadError(folder.id, file, { cause })
   }
@@ -177,8 +178,8 @@ export async function loadDefinition(folder: BotFolder, clock: Clock): Promise<{
 }
 
 /** Loads one bot folder: its definition (optional), its generated `.botpress`, and its bot. Raises BotLoadError naming the file. */
-export async function loadBot(folder: BotFolder, clock: Clock): Promise<LoadedBot> {
-  const { definition, simulated } = await loadDefinition(folder, clock)
+export async function loadBot(folder: BotFolder, clock: Clock, cache?: CompileCache): Promise<LoadedBot> {
+  const { definition, simulated } = await loadDefinition(folder, clock, cache)
   const entry = entryOf(folder.dir)
   if (!entry) throw new BotLoadError(folder.id, join(folder.dir, 'index.ts'), { cause: new Error('no index.ts or src/index.ts') })
   let generated: LoadedBot['generated']
@@ -189,7 +190,7 @@ export async function loadBot(folder: BotFolder, clock: Clock): Promise<LoadedBo
   }
   let bot: unknown
   try {
-    bot = (await loadModule(entry, { botDir: folder.dir, clock })).default
+    bot = (await loadModule(entry, { botDir: folder.dir, clock, cache })).default
   } catch (cause) {
     throw new BotLoadError(folder.id, entry, { cause })
   }
@@ -202,7 +203,7 @@ export async function loadBot(folder: BotFolder, clock: Clock): Promise<LoadedBo
   for (const [key, event] of Object.entries(parts.recurringEvents ?? {})) recurringEvents[key] = { ...event, payload: jsonPayload(event.payload) }
   const sdkVersion = sdkVersionFor(folder.dir)
   const clientFromEnv = Number.parseInt(sdkVersion, 10) < 7
-  const actions = await actionSourceOf(folder, definition, clock)
+  const actions = await actionSourceOf(folder, definition, clock, cache)
   const defaults = definition.configuration?.schema?.safeParse({})
   const configuration = defaults?.success && typeof defaults.data === 'object' && defaults.data !== null ? (defaults.data as Record<string, unknown>) : {}
   return { id: folder.id, dir: folder.dir, entry, bot, definition, states, expiryUnit: expiryUnitOf(folder.dir), sdkVersion, clientFromEnv, configuration, actions, recurringEvents, simulated, generated }
@@ -211,13 +212,13 @@ export async function loadBot(folder: BotFolder, clock: Clock): Promise<LoadedBo
 /** The file of a bot folder whose default export mocks its integrations' actions, by type (`slack:addReaction`). */
 export const MOCKS_FILES = ['localbot.mocks.ts', 'localbot.mocks.js']
 
-async function actionSourceOf(folder: BotFolder, definition: SdkDefinition, clock: Clock): Promise<ActionSource> {
+async function actionSourceOf(folder: BotFolder, definition: SdkDefinition, clock: Clock, cache?: CompileCache): Promise<ActionSource> {
   const file = MOCKS_FILES.map((name) => join(folder.dir, name)).find((path) => existsSync(path))
   let mocks: Record<string, ActionMock> = {}
   if (file) {
     let loaded: unknown
     try {
-      loaded = (await loadModule(file, { botDir: folder.dir, clock })).default
+      loaded = (await loadModule(file, { botDir: folder.dir, clock, cache })).default
     } catch (cause) {
       throw new BotLoadError(folder.id, file, { cause })
     }
@@ -238,13 +239,13 @@ async function actionSourceOf(folder: BotFolder, definition: SdkDefinition, cloc
   }
 }
 
-/** Loads bot folders; a bot that fails is returned as a failure and the others still load. */
-export async function loadBots(folders: BotFolder[], clock: Clock): Promise<{ bots: LoadedBot[]; failures: BotLoadError[] }> {
+/** Loads bot folders (compiled files kept in `cache` when given); a bot that fails is returned as a failure and the others still load. */
+export async function loadBots(folders: BotFolder[], clock: Clock, cache?: CompileCache): Promise<{ bots: LoadedBot[]; failures: BotLoadError[] }> {
   const bots: LoadedBot[] = []
   const failures: BotLoadError[] = []
   for (const folder of folders) {
     try {
-      bots.push(await loadBot(folder, clock))
+      bots.push(await loadBot(folder, clock, cache))
     } catch (error) {
       failures.push(error instanceof BotLoadError ? error : new BotLoadError(folder.id, folder.dir, { cause: error }))
     }
