@@ -26,6 +26,8 @@ export const rowNames = [
 export const rowLimits: Partial<Record<(typeof rowNames)[number], { quick: number; full: number }>> = {
   // Three servers, each sent 100,000 messages (20,000 in a quick run).
   'peer-rss': { quick: 180_000, full: 900_000 },
+  // A PostgreSQL server, and 1 then 3 localbot processes over it, against LevelDB.
+  'pg-dispatch': { quick: 180_000, full: 600_000 },
 }
 
 /** The modules that hold several rows (`rows`), by the prefix of their rows' names; any other row is `./NAME.ts`'s `row`. */
