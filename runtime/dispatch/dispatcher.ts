@@ -12,6 +12,7 @@ import {
   takeExpiredStates,
   unfinishedExpiries,
   isUnfinishedExpiry,
+  newEventOps,
   type Client,
   type ClientContext,
   type Conversation,
@@ -34,6 +35,7 @@ import { actionTriggered, eventReceived, messageCreated, outcomeOf, register, re
 import type { Store } from '../store/store.ts'
 import type { Clock } from '../time/clock.ts'
 import type { Bus } from './bus.ts'
+import type { CronClaim } from '../time/keeper.ts'
 
 /** A message sent to a bot from outside (REPL, HTTP, tests). */
 export type SendMessage = {
@@ -355,8 +357,16 @@ export class Dispatcher {
   }
 
   /** Fires a cron schedule's event. */
-  async fireCron(botId: string, type: string, payload: Record<string, unknown>): Promise<void> {
-    await this.sendEvent(botId, { type, payload })
+  async fireCron(botId: string, type: string, payload: Record<string, unknown>, claim?: CronClaim): Promise<void> {
+    if (!claim) {
+      await this.sendEvent(botId, { type, payload })
+      return
+    }
+    // The occurrence's event is stored with its claim, in one batch: a process that dies after claiming leaves a
+    // pending event, which the process that takes over its work runs.
+    const runtime = this.runtimeOf(botId)
+    const event: Event = { id: runtime.ctx.ids('evt'), createdAt: new Date(this.options.clock.now()).toISOString(), type, payload, status: 'pending', failureReason: null }
+    if (await claim(newEventOps(runtime.ctx, event))) await this.runEvent(botId, event)
   }
 
   /** Whether a bot runs. */

@@ -18,11 +18,18 @@ export type DueWork = {
   releaseEvent(botId: string, eventId: string, at: number): Promise<void>
   /** An unfinished workflow's `timeoutAt` has come. */
   timeOutWorkflow(botId: string, workflowId: string, at: number): Promise<void>
-  /** A cron schedule fired. */
-  fireCron(botId: string, type: string, payload: Record<string, unknown>): Promise<void>
+  /** A cron schedule fired; with `claim`, its event is stored only if the claim takes it (see CronClaim). */
+  fireCron(botId: string, type: string, payload: Record<string, unknown>, claim?: CronClaim): Promise<void>
   /** Whether a bot is running. */
   has(botId: string): boolean
 }
+
+/**
+ * Claims a cron occurrence for this process on a database other processes share: writes `eventOps` (the
+ * occurrence's event) with the claim in one batch and resolves true, or resolves false (another process
+ * claimed it first) having written nothing.
+ */
+export type CronClaim = (eventOps: Op[]) => Promise<boolean>
 
 /** Pieces of one bot's due work run at once. */
 const CONCURRENCY = 16
@@ -195,18 +202,18 @@ export class TimeKeeper {
   }
 
   /**
-   * On a database other processes share, claims a cron occurrence for this process: every process runs the
-   * bot's schedules, and the first to claim an occurrence fires it (the claim records the latest occurrence,
-   * under a lock that holds across processes). Alone on its database, a process fires every occurrence.
+   * Claims a cron occurrence on a database other processes share: every process runs the bot's schedules, and
+   * the first to claim an occurrence stores its event (`eventOps`) with the claim, in one batch under a lock
+   * that holds across the processes (the claim records the latest occurrence). If it dies before the event
+   * ran, the event is pending and the process that takes over its work runs it.
    */
-  private claimOccurrence(schedule: Schedule, at: number): Promise<boolean> {
+  private claimOccurrence(schedule: Schedule, at: number, eventOps: Op[]): Promise<boolean> {
     const { store } = this.options
-    if (!store.shared) return Promise.resolve(true)
     const claim = layout.schedules.lastFired(schedule.botId, schedule.name)
     return store.hold({ exclusive: [claim] }, async () => {
       const last = await store.get(claim)
       if (last !== undefined && Number(last) >= at) return false
-      await store.batch([{ type: 'put', key: claim, value: String(at) }])
+      await store.batch([{ type: 'put', key: claim, value: String(at) }, ...eventOps])
       return true
     })
   }
@@ -267,10 +274,8 @@ export class TimeKeeper {
         const at = schedule.next
         schedule.next = schedule.cron.nextAfter(at)
         if (!this.options.work.has(schedule.botId)) continue
-        const fire = () =>
-          this.guard({ bot: schedule.botId, schedule: schedule.name }, async () => {
-            if (await this.claimOccurrence(schedule, at)) await this.options.work.fireCron(schedule.botId, schedule.type, schedule.payload)
-          })
+        const claim: CronClaim | undefined = this.options.store.shared ? (eventOps) => this.claimOccurrence(schedule, at, eventOps) : undefined
+        const fire = () => this.guard({ bot: schedule.botId, schedule: schedule.name }, () => this.options.work.fireCron(schedule.botId, schedule.type, schedule.payload, claim))
         if (ordered) await fire()
         else this.launch(schedule.botId, fire)
       }
