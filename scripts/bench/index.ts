@@ -32,7 +32,13 @@ function runRow(name: string): Promise<Result[]> {
     let out = ''
     child.stdout.on('data', (chunk) => (out += chunk))
     const limitMs = rowLimitMs(name)
-    const timer = setTimeout(() => child.kill('SIGKILL'), limitMs)
+    // SIGTERM first, so that the row stops the servers it started; SIGKILL if it has not exited 15 s later.
+    let timedOut = false
+    const timer = setTimeout(() => {
+      timedOut = true
+      child.kill('SIGTERM')
+      setTimeout(() => child.kill('SIGKILL'), 15_000).unref()
+    }, limitMs)
     child.on('exit', (code, signal) => {
       clearTimeout(timer)
       const results = out
@@ -40,7 +46,7 @@ function runRow(name: string): Promise<Result[]> {
         .filter((line) => line.startsWith('RESULT '))
         .map((line) => JSON.parse(line.slice('RESULT '.length)) as Result)
       if (code === 0 && results.length > 0) resolve(results)
-      else reject(new Error(`row ${name} ${signal ? `stopped by ${signal} after ${limitMs} ms` : `exited ${code}`}`))
+      else reject(new Error(`row ${name} ${timedOut ? `stopped at its time limit of ${limitMs} ms` : signal ? `stopped by ${signal}` : `exited ${code}`}`))
     })
   })
 }

@@ -3,6 +3,14 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
 
+/** Servers started and not yet stopped: a row stopped at its time limit stops them before it exits (child.ts). */
+const running = new Set<() => Promise<void>>()
+
+/** Stops every server still running. */
+export async function stopAllServers(): Promise<void> {
+  await Promise.all([...running].map((stop) => stop()))
+}
+
 /** A server process in a process group of its own (so that npm, tsx and node all stop together). */
 export type Server = { child: ChildProcess; url: string; readyMs: number; stop(): Promise<void> }
 
@@ -15,6 +23,7 @@ export function startServer(command: string, args: string[], options: { cwd: str
   const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'ignore'], detached: true })
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
   const stop = async () => {
+    running.delete(stop)
     if (child.exitCode !== null || child.signalCode !== null) return
     signalGroup(child.pid!, 'SIGTERM')
     // Wait for the whole group (npm, tsx and node), so that the data folder's lock is free again.
@@ -23,6 +32,7 @@ export function startServer(command: string, args: string[], options: { cwd: str
     if (groupAlive(child.pid!)) signalGroup(child.pid!, 'SIGKILL')
     await exited
   }
+  running.add(stop)
   return new Promise((resolve, reject) => {
     let out = ''
     const timer = setTimeout(() => {
