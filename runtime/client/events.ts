@@ -92,6 +92,11 @@ function publicEvent(event: Event & { dueAt?: number }): Event {
   return rest
 }
 
+/** A new event of `type`, pending, with no conversation, user or message (createEvent adds what it is given). */
+export function newEvent(ctx: ClientContext, type: string, payload: Record<string, unknown>): Event {
+  return { id: ctx.ids('evt'), createdAt: nowIso(ctx), type, payload, status: 'pending', failureReason: null }
+}
+
 /** The ops that store a new event. */
 export function newEventOps(ctx: ClientContext, event: Event): Op[] {
   return writeEventOps(ctx.botId, undefined, event)
@@ -146,14 +151,7 @@ export const eventOps = {
         if (input.conversationId !== undefined) await requireConversation(ctx, input.conversationId)
         if (input.userId !== undefined) await requireUser(ctx, input.userId)
         const now = ctx.clock.now()
-        const event: Event & { dueAt?: number } = {
-          id: ctx.ids('evt'),
-          createdAt: nowIso(ctx),
-          type: input.type,
-          payload,
-          status: input.schedule ? 'scheduled' : 'pending',
-          failureReason: null,
-        }
+        const event: Event & { dueAt?: number } = { ...newEvent(ctx, input.type, payload), status: input.schedule ? 'scheduled' : 'pending' }
         for (const field of ['conversationId', 'userId', 'messageId'] as const)
           if (input[field] !== undefined) event[field] = input[field]
         if (input.schedule) {

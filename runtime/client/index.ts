@@ -94,7 +94,7 @@ export function clientOver(ctx: ClientContext): Client {
 
 export * from './errors.ts'
 export { ingestMessage, type IncomingMessage } from './ingest.ts'
-export { newEventOps, pendingEvents, releaseScheduledEvent, setEventStatus } from './events.ts'
+export { newEvent, newEventOps, pendingEvents, releaseScheduledEvent, setEventStatus } from './events.ts'
 export { finishExpiries, isUnfinishedExpiry, takeExpiredState, takeExpiredStates, unfinishedExpiries, type DueExpiry } from './states.ts'
 export type { ClientContext, ExpiryUnit, HttpMethod, Operation } from './common.ts'
 export type { Conversation } from './conversations.ts'

@@ -12,6 +12,7 @@ import {
   takeExpiredStates,
   unfinishedExpiries,
   isUnfinishedExpiry,
+  newEvent,
   newEventOps,
   type Client,
   type ClientContext,
@@ -365,7 +366,7 @@ export class Dispatcher {
     // The occurrence's event is stored with its claim, in one batch: a process that dies after claiming leaves a
     // pending event, which the process that takes over its work runs.
     const runtime = this.runtimeOf(botId)
-    const event: Event = { id: runtime.ctx.ids('evt'), createdAt: new Date(this.options.clock.now()).toISOString(), type, payload, status: 'pending', failureReason: null }
+    const event = newEvent(runtime.ctx, type, payload)
     if (await claim(newEventOps(runtime.ctx, event))) await this.runEvent(botId, event)
   }
 
