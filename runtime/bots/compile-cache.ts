@@ -6,7 +6,7 @@
  * tsconfig.json and package.json files from the bot's folder up, which may be absent), each with its size
  * and modification time. An entry is used only while all of them are as they were; the key names the file,
  * the options and what the build's plugin decided (the `bp_modules` packages present, a `.genenv`), so a
- * package `bp add` brings, or a newer localbot or esbuild, compiles anew.
+ * package `bp add` brings, another esbuild, or a localbot whose compiling code differs, compiles anew.
  */
 import { createHash } from 'node:crypto'
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises'

@@ -1,6 +1,8 @@
+import { createHash } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
 import { createRequire, Module } from 'node:module'
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { build, version as esbuildVersion, type Message, type Plugin } from 'esbuild'
 import type { Clock } from '../time/clock.ts'
 import type { CompileCache } from './compile-cache.ts'
@@ -48,8 +50,17 @@ export type ModuleContext = {
   cache?: CompileCache
 }
 
-/** What decides a compile's output besides the files it reads: a new localbot or esbuild compiles anew. */
-const COMPILE_SIGNATURE = { localbot: 1, esbuild: esbuildVersion }
+/**
+ * What decides a compile's output besides the files it reads: esbuild's version and this code (its plugin,
+ * banner and options), as the hash of the file that holds it (compile.ts from source, the bundle's chunk when
+ * installed), so that a localbot that compiles otherwise never takes an older one's output. Read once, when a
+ * cache is first asked.
+ */
+let compileSignature: { localbot: string; esbuild: string } | undefined
+function signature() {
+  compileSignature ??= { localbot: createHash('sha256').update(readFileSync(fileURLToPath(import.meta.url))).digest('hex'), esbuild: esbuildVersion }
+  return compileSignature
+}
 
 /** Modules that stand in for what a Botpress project generates or downloads: resolved by the bundler, then served at run time. */
 const SIMULATED = 'localbot:simulated-package'
@@ -128,8 +139,8 @@ const borrowed = /^@botpress\/(sdk|client)(\/|$)/
  * would not).
  */
 export async function loadModule(file: string, context: ModuleContext): Promise<Record<string, unknown>> {
-  const key = { ...COMPILE_SIGNATURE, file }
-  const code = (await context.cache?.get(key)) ?? (await compile(file, context, key))
+  const key = context.cache && { ...signature(), file }
+  const code = (key && (await context.cache!.get(key))) ?? (await compile(file, context, key))
   const nodeRequire = createRequire(file)
   const botRequire = (id: string): unknown => {
     if (borrowed.test(id)) {
