@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import fc from 'fast-check'
 import { isApiError, type Client } from '../runtime/client/index.ts'
-import { childrenOf, decodeKey, inRange, key, parseTimeSegment, timeSegment } from '../runtime/store/keys.ts'
+import { childrenOf, decodeKey, inRange, key, keyUnder, parseTimeSegment, timeSegment } from '../runtime/store/keys.ts'
 import type { Store } from '../runtime/store/store.ts'
 import { VirtualClock } from '../runtime/time/clock.ts'
 import { backends } from './support/backends.ts'
@@ -75,6 +75,15 @@ describe('keys: segment lists as LevelDB keys', () => {
         assert.deepEqual(decodeKey(k), segs)
         // Stored as UTF-8: a lone surrogate would collapse to U+FFFD and two ids would share a key.
         assert.equal(Buffer.from(k, 'utf8').toString('utf8'), k)
+      }),
+      { numRuns: 500 },
+    )
+  })
+
+  test('a key made under an encoded prefix is the key of the whole list', () => {
+    fc.assert(
+      fc.property(segments.filter((s) => s.length > 0), segments, (head, rest) => {
+        assert.equal(keyUnder(key(...head), ...rest), key(...head, ...rest))
       }),
       { numRuns: 500 },
     )

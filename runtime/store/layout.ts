@@ -1,4 +1,4 @@
-import { childrenOf, intSegment, key, timeSegment, type Range } from './keys.ts'
+import { childrenOf, intSegment, key, keyUnder, timeSegment, type Range } from './keys.ts'
 
 /**
  * Where every record and index entry lives. The first segment is a namespace:
@@ -13,7 +13,17 @@ export const sortFields = ['createdAt', 'updatedAt'] as const
 /** A field lists sort by. */
 export type SortField = (typeof sortFields)[number]
 
-const bot = (botId: string, ...rest: string[]) => key('b', botId, ...rest)
+/** Each bot's encoded `['b', botId]`, made once: every record key of a message's turn starts with it. */
+const botHeads = new Map<string, string>()
+const bot = (botId: string, ...rest: string[]) => {
+  let head = botHeads.get(botId)
+  if (head === undefined) {
+    // Bot ids come from folders, but a face may ask for any id: the map stays small.
+    if (botHeads.size >= 1024) botHeads.clear()
+    botHeads.set(botId, (head = key('b', botId)))
+  }
+  return keyUnder(head, ...rest)
+}
 const botRange = (botId: string, ...rest: string[]) => childrenOf('b', botId, ...rest)
 
 /** Every key of one bot. */
