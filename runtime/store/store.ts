@@ -279,8 +279,9 @@ export class Store {
     const ops = this.staged
     this.staged = []
     this.flushing = (async () => {
+      const written = lastOfEachKey(ops)
       try {
-        await this.write(lastOfEachKey(ops), this.writeOptions)
+        await this.write(written, this.writeOptions)
       } catch (error) {
         const failure = passingFailure(error)
         if (failure) return this.refuse(ops, failure, error)
@@ -289,7 +290,7 @@ export class Store {
       } finally {
         this.flushing = undefined
       }
-      this.cache.written(ops)
+      this.cache.written(written)
       this.unstage(ops)
       this.refused = undefined
       this.stopRetrying?.()
