@@ -66,8 +66,25 @@ export function eventIndex(botId: string, event: Event & { dueAt?: number }): st
 }
 
 /** The ops that store an event (new when `before` is undefined) and move its index entries. */
-function writeEventOps(botId: string, before: Event | undefined, after: Event): Op[] {
-  return [putJson(layout.events.record(botId, after.id), after), ...reindex(before ? eventIndex(botId, before) : [], eventIndex(botId, after))]
+function writeEventOps(botId: string, before: (Event & { dueAt?: number }) | undefined, after: Event & { dueAt?: number }): Op[] {
+  const record = putJson(layout.events.record(botId, after.id), after)
+  if (!before || before.id !== after.id || before.createdAt !== after.createdAt) return [record, ...reindex(before ? eventIndex(botId, before) : [], eventIndex(botId, after))]
+  // The same event at the same time (a new status, as every handled message's event gets): only the
+  // entries of the fields that changed move, as reindex of both whole indexes would have it.
+  const ops: Op[] = [record]
+  const at = Date.parse(after.createdAt)
+  const move = (old: string | undefined, now: string | undefined) => {
+    if (old === now) return
+    if (old !== undefined) ops.push({ type: 'del', key: old })
+    if (now !== undefined) ops.push({ type: 'put', key: now, value: '' })
+  }
+  for (const field of layout.eventFilters) {
+    const entry = (event: Event) => (event[field] === undefined ? undefined : layout.events.byField(botId, field, event[field], at, event.id))
+    if (before[field] !== after[field]) move(entry(before), entry(after))
+  }
+  const due = (event: Event & { dueAt?: number }) => (event.status === 'scheduled' && event.dueAt !== undefined ? layout.events.due(event.dueAt, botId, event.id) : undefined)
+  move(due(before), due(after))
+  return ops
 }
 
 /** The ops that delete events with their index entries (and their place in the due index). */
