@@ -254,8 +254,15 @@ async function shortest(store: Store, ranges: Range[]): Promise<Range> {
 
 /** The clock's time as an ISO string. */
 export function nowIso(ctx: ClientContext): string {
-  return new Date(ctx.clock.now()).toISOString()
+  const now = ctx.clock.now()
+  // A message's turn asks for the time a dozen times within the same millisecond.
+  if (now !== lastIso.at) {
+    lastIso.at = now
+    lastIso.iso = new Date(now).toISOString()
+  }
+  return lastIso.iso
 }
+const lastIso = { at: Number.NaN, iso: '' }
 
 /**
  * What a write locks besides its bot: a conversation, a user, a message, an event, a workflow, a file (by its
