@@ -4,6 +4,14 @@ class RwLock {
   private writer = false
   private readonly queue: { exclusive: boolean; grant: () => void }[] = []
 
+  /** Takes the lock at once if nobody holds it against `exclusive` and nobody waits; false otherwise. */
+  tryAcquire(exclusive: boolean): boolean {
+    if (this.queue.length > 0 || this.writer || (exclusive && this.readers > 0)) return false
+    if (exclusive) this.writer = true
+    else this.readers++
+    return true
+  }
+
   acquire(exclusive: boolean): Promise<void> {
     return new Promise((grant) => {
       this.queue.push({ exclusive, grant })
@@ -59,19 +67,20 @@ export class Locks implements LockService {
     for (const name of set.shared ?? []) wanted.set(name, false)
     for (const name of set.exclusive ?? []) wanted.set(name, true)
     const order = [...wanted.keys()].sort()
-    const held: [string, boolean][] = []
+    const held: [RwLock, string, boolean][] = []
     try {
       for (const name of order) {
         const exclusive = wanted.get(name)!
         let lock = this.locks.get(name)
         if (!lock) this.locks.set(name, (lock = new RwLock()))
-        await lock.acquire(exclusive)
-        held.push([name, exclusive])
+        // A free lock is taken without a promise: most holds meet no other holder.
+        if (!lock.tryAcquire(exclusive)) await lock.acquire(exclusive)
+        held.push([lock, name, exclusive])
       }
       return await fn()
     } finally {
-      for (const [name, exclusive] of held.reverse()) {
-        const lock = this.locks.get(name)!
+      for (let i = held.length - 1; i >= 0; i--) {
+        const [lock, name, exclusive] = held[i]!
         lock.release(exclusive)
         if (lock.idle) this.locks.delete(name)
       }
