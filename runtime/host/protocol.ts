@@ -30,12 +30,23 @@ export function requestOf(botId: string, op: Operation, configuration: unknown =
       'x-bot-id': botId,
       'x-bp-operation': op.operation,
       'x-bp-type': op.type,
-      // Base64 of `{ payload: JSON }`, as the cloud sends it; handlers read `ctx.configuration.payload`.
-      'x-bp-configuration': Buffer.from(JSON.stringify({ payload: JSON.stringify(configuration ?? {}) })).toString('base64'),
+      'x-bp-configuration': configurationHeader(configuration),
       'content-type': 'application/json',
     },
     body: op.body === undefined ? undefined : JSON.stringify(op.body),
   }
+}
+
+/** Configuration headers made, by the configuration object: a bot's is the same object call after call. */
+const headers = new WeakMap<object, string>()
+
+/** Base64 of `{ payload: JSON }`, as the cloud sends it; handlers read `ctx.configuration.payload`. */
+function configurationHeader(configuration: unknown): string {
+  const make = () => Buffer.from(JSON.stringify({ payload: JSON.stringify(configuration ?? {}) })).toString('base64')
+  if (typeof configuration !== 'object' || configuration === null) return make()
+  let header = headers.get(configuration)
+  if (header === undefined) headers.set(configuration, (header = make()))
+  return header
 }
 
 /** A message's `message_created` event, with the records the handlers get. */
