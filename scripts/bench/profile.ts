@@ -38,8 +38,23 @@ const send = (i: number) => {
 }
 await opsPerSecondInFlight({ count: PEER_CONVERSATIONS, maxMs: Infinity, inFlight: 10 }, (i) => send(i))
 batches.calls = batches.keys = reads.calls = reads.keys = 0
+// PROFILE_OUT=file.cpuprofile: a CPU profile of the measured messages only (not the start or the first round).
+const inspector = process.env.PROFILE_OUT ? new (await import('node:inspector')).Session() : undefined
+const post = (method: string) => new Promise<any>((resolve, reject) => inspector!.post(method, (error, result) => (error ? reject(error) : resolve(result))))
+if (inspector) {
+  inspector.connect()
+  await post('Profiler.enable')
+  await post('Profiler.start')
+}
+;(globalThis as any).countKeys = !!process.env.COUNT_KEYS
 const cpu = process.cpuUsage()
 const rate = await opsPerSecondInFlight({ count, maxMs: Infinity, inFlight }, (i) => send(PEER_CONVERSATIONS + i))
 const used = process.cpuUsage(cpu)
+if (inspector) {
+  const { profile } = await post('Profiler.stop')
+  const { writeFile } = await import('node:fs/promises')
+  await writeFile(process.env.PROFILE_OUT!, JSON.stringify(profile))
+}
 process.stdout.write(`${rate.toFixed(0)} msg/s, ${((used.user + used.system) / count).toFixed(0)} µs CPU per message, ${(batches.calls / count).toFixed(2)} batches and ${(batches.keys / count).toFixed(1)} keys per message, ${(reads.calls / count).toFixed(2)} reads of ${(reads.keys / count).toFixed(1)} keys, rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB\n`)
 await runtime.close()
+if (process.env.COUNT_KEYS) { const { keyCalls } = (await import('../../runtime/store/keys.ts')) as any; for (const [k, v] of [...keyCalls].sort((a: any, b: any) => b[1] - a[1]).slice(0, 30)) console.log((v / count).toFixed(2), k) }

@@ -17,6 +17,7 @@ export const rowNames = [
   'peer-sqlite-10',
   'peer-sqlite-http',
   'peer-sqlite-fsync',
+  'sdk-ceiling',
   'peer-start',
   'peer-rss',
   'pg-dispatch',
