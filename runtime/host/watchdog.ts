@@ -93,6 +93,19 @@ try {
 } catch {}
 `
 
+const encoder = new TextEncoder()
+const callTexts = new WeakMap<HandlerCall, string>()
+
+/** A call as JSON: only what the watchdog reports and records (a call also carries its logger and what it logged). */
+function callJson(call: HandlerCall): string {
+  let text = callTexts.get(call)
+  if (text === undefined) {
+    const { bot, handler, fields, record } = call
+    callTexts.set(call, (text = JSON.stringify({ bot, handler, fields, record })))
+  }
+  return text
+}
+
 /** Starts the watchdog thread for the main thread. */
 export function startWatchdog(options: { limitMs: number; warnMs?: number; spunFile: string; json: boolean }): Watchdog {
   const beat = new SharedArrayBuffer(4)
@@ -113,13 +126,13 @@ export function startWatchdog(options: { limitMs: number; warnMs?: number; spunF
   const stopBeat = heartbeat(() => Atomics.add(beats, 0, 1), BEAT_MS)
   return {
     update(running) {
-      // Only what the watchdog reports and records (a call also carries its logger and what it logged).
-      const calls = running.map(({ bot, handler, fields, record }) => ({ bot, handler, fields, record }))
-      let text = JSON.stringify(calls)
-      if (Buffer.byteLength(text) > CALLS_BYTES) text = JSON.stringify(calls.slice(0, 50))
+      // Each call's JSON is made once: the list is written at every start and end of a call.
+      const texts = running.map(callJson)
+      let text = `[${texts.join(',')}]`
+      if (Buffer.byteLength(text) > CALLS_BYTES) text = `[${texts.slice(0, 50).join(',')}]`
       // A seqlock: odd while writing, so the watchdog never reads half a list.
       Atomics.add(lengths, 1, 1)
-      const { written } = new TextEncoder().encodeInto(text, bytes)
+      const { written } = encoder.encodeInto(text, bytes)
       Atomics.store(lengths, 0, written)
       Atomics.add(lengths, 1, 1)
     },
