@@ -41,6 +41,9 @@ class RwLock {
   }
 }
 
+/** A lock taken: the lock, its name, and whether alone. */
+type Held = [RwLock, string, boolean]
+
 /** Which locks a piece of work holds: names held shared and names held alone. */
 export type LockSet = { shared?: string[]; exclusive?: string[] }
 
@@ -62,28 +65,63 @@ export class Locks implements LockService {
   }
 
   /** Runs `fn` holding every lock of `set`. */
-  async hold<T>(set: LockSet, fn: () => Promise<T>): Promise<T> {
+  hold<T>(set: LockSet, fn: () => Promise<T>): Promise<T> {
     const wanted = new Map<string, boolean>()
     for (const name of set.shared ?? []) wanted.set(name, false)
     for (const name of set.exclusive ?? []) wanted.set(name, true)
     const order = [...wanted.keys()].sort()
-    const held: [RwLock, string, boolean][] = []
+    const held: Held[] = []
+    for (const name of order) {
+      const exclusive = wanted.get(name)!
+      let lock = this.locks.get(name)
+      if (!lock) this.locks.set(name, (lock = new RwLock()))
+      // A lock someone holds: wait for it, and for the rest in order.
+      if (!lock.tryAcquire(exclusive)) return this.holdWaiting(order.slice(held.length), wanted, held, fn)
+      held.push([lock, name, exclusive])
+    }
+    // Every lock was free (most holds meet no other holder): no promise of our own, no await. Each one also
+    // costs the async hooks of the supervisor's context.
+    let work: Promise<T>
     try {
-      for (const name of order) {
+      work = Promise.resolve(fn())
+    } catch (error) {
+      this.release(held)
+      return Promise.reject(error)
+    }
+    return work.then(
+      (value) => {
+        this.release(held)
+        return value
+      },
+      (error: unknown) => {
+        this.release(held)
+        throw error
+      },
+    )
+  }
+
+  /** `hold` once a lock was taken: waits for the rest, in order, then runs `fn`. */
+  private async holdWaiting<T>(rest: string[], wanted: Map<string, boolean>, held: Held[], fn: () => Promise<T>): Promise<T> {
+    try {
+      for (const name of rest) {
         const exclusive = wanted.get(name)!
         let lock = this.locks.get(name)
         if (!lock) this.locks.set(name, (lock = new RwLock()))
-        // A free lock is taken without a promise: most holds meet no other holder.
         if (!lock.tryAcquire(exclusive)) await lock.acquire(exclusive)
         held.push([lock, name, exclusive])
       }
       return await fn()
     } finally {
-      for (let i = held.length - 1; i >= 0; i--) {
-        const [lock, name, exclusive] = held[i]!
-        lock.release(exclusive)
-        if (lock.idle) this.locks.delete(name)
-      }
+      this.release(held)
+    }
+  }
+
+  /** Lets go of held locks, last taken first. */
+  private release(held: Held[]): void {
+    for (let i = held.length - 1; i >= 0; i--) {
+      const [lock, name, exclusive] = held[i]!
+      lock.release(exclusive)
+      if (lock.idle) this.locks.delete(name)
     }
   }
 }
