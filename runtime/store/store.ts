@@ -79,6 +79,9 @@ export const RETRY_EVERY_MS = 1000
 /** Options of a range read; `walk` reads the snapshot of an open walk (see `openWalk`). */
 export type ScanOptions = { reverse?: boolean; after?: string; walk?: string }
 
+/** What a batch that only stages returns: one settled promise for all (a promise each costs the async hooks). */
+const DONE = Promise.resolve()
+
 /** Staged ops past which a batch waits for them to be written (memory stays bounded). */
 export const MAX_STAGED_OPS = 10_000
 
@@ -173,39 +176,46 @@ export class Store {
   }
 
   /** Reads one value; recently read values come from the read cache. */
-  async get(key: string): Promise<string | undefined> {
-    return (await this.getMany([key]))[0]
+  get(key: string): Promise<string | undefined> {
+    return this.getMany([key]).then((values) => values[0])
   }
 
-  /** Reads values: staged writes first, then the read cache, then LevelDB in one round trip. */
-  async getMany(keys: string[]): Promise<(string | undefined)[]> {
-    if (keys.length === 0) return []
+  /**
+   * Reads values: staged writes first, then the read cache, then LevelDB in one round trip. Not an async
+   * function: a read the overlay and the cache answer makes one promise (each costs the async hooks of
+   * the supervisor's context).
+   */
+  getMany(keys: string[]): Promise<(string | undefined)[]> {
+    if (keys.length === 0) return Promise.resolve([])
     const out: (string | undefined)[] = new Array(keys.length)
     const rest: string[] = []
     const at: number[] = []
-    keys.forEach((key, i) => {
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!
       const op = this.overlay.get(key)
       if (op) out[i] = op.type === 'put' ? op.value : undefined
       else {
-        rest.push(key)
-        at.push(i)
+        const cached = this.cache.lookup(key)
+        if (cached.hit) out[i] = cached.value
+        else {
+          rest.push(key)
+          at.push(i)
+        }
       }
-    })
-    if (rest.length > 0) {
-      const values = await this.cache.read(rest, (missing) => this.db.getMany(missing))
-      rest.forEach((_, j) => (out[at[j]!] = values[j]))
     }
-    return out
+    if (rest.length === 0) return Promise.resolve(out)
+    return this.cache.read(rest, (missing) => this.db.getMany(missing)).then((values) => {
+      rest.forEach((_, j) => (out[at[j]!] = values[j]))
+      return out
+    })
   }
 
-  async getJson<T>(key: string): Promise<T | undefined> {
-    const raw = await this.get(key)
-    return raw === undefined ? undefined : (JSON.parse(raw) as T)
+  getJson<T>(key: string): Promise<T | undefined> {
+    return this.get(key).then((raw) => (raw === undefined ? undefined : (JSON.parse(raw) as T)))
   }
 
-  async getManyJson<T>(keys: string[]): Promise<(T | undefined)[]> {
-    const raws = await this.getMany(keys)
-    return raws.map((raw) => (raw === undefined ? undefined : (JSON.parse(raw) as T)))
+  getManyJson<T>(keys: string[]): Promise<(T | undefined)[]> {
+    return this.getMany(keys).then((raws) => raws.map((raw) => (raw === undefined ? undefined : (JSON.parse(raw) as T))))
   }
 
   /**
@@ -214,11 +224,20 @@ export class Store {
    * crash keeps all of them or none. `flush()` waits until they are written; the dispatcher flushes
    * before a message's handling is answered, and the store before it closes.
    */
-  async batch(ops: Op[]): Promise<void> {
-    if (ops.length === 0) return
-    if (this.flushError) throw this.flushError
+  batch(ops: Op[]): Promise<void> {
+    if (ops.length === 0) return DONE
+    if (this.flushError) return Promise.reject(this.flushError)
     // A refused write is retried first: while it still fails, this batch is refused (nothing staged).
-    if (this.refused) await this.flush()
+    if (this.refused) return this.flush().then(() => this.stage(ops))
+    try {
+      return this.stage(ops)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
+  /** `batch` once nothing refused is waiting: stages `ops`, and schedules their flush. */
+  private stage(ops: Op[]): Promise<void> {
     for (const op of ops) {
       this.staged.push(op)
       this.overlay.set(op.key, op)
@@ -227,10 +246,11 @@ export class Store {
     for (const observer of this.observers) observer(ops)
     if (this.staged.length >= MAX_STAGED_OPS) {
       // Staged is staged: a refused flush keeps these ops and retries them, so this batch did not fail.
-      await this.flush().catch((error: unknown) => {
+      return this.flush().catch((error: unknown) => {
         if (!this.refused) throw error
       })
-    } else if (!this.flushScheduled) {
+    }
+    if (!this.flushScheduled) {
       this.flushScheduled = true
       const flush = () => {
         this.flushScheduled = false
@@ -240,6 +260,7 @@ export class Store {
       if (this.openWork > 0) setTimeout(flush, this.options.maxDeferMs ?? MAX_DEFER_MS)
       else setImmediate(flush)
     }
+    return DONE
   }
 
   /**
