@@ -18,34 +18,67 @@ export type Logger = {
 /** Where lines go and how they look. */
 export type LogSink = { write(line: string): void; json: boolean }
 
+type LoggerOptions = { level?: LogLevel; sink?: LogSink; fields?: LogFields; filter?: (level: LogLevel, message: string, fields: LogFields) => boolean }
+
 /** Lines as JSON when the sink is not a terminal, else `LEVEL message key=value`. */
-export function createLogger(options: { level?: LogLevel; sink?: LogSink; fields?: LogFields; filter?: (level: LogLevel, message: string, fields: LogFields) => boolean } = {}): Logger {
-  const level = options.level ?? 'info'
+export function createLogger(options: LoggerOptions = {}): Logger {
   const sink = options.sink ?? { write: (line: string) => process.stderr.write(line + '\n'), json: !process.stderr.isTTY }
-  const base = options.fields ?? {}
-  const threshold = logLevels.indexOf(level)
-  const emit = (lineLevel: LogLevel, message: string, fields?: LogFields) => {
-    if (logLevels.indexOf(lineLevel) < threshold) return
+  return new FieldLogger(options.level ?? 'info', sink, options.fields ?? {}, options.filter)
+}
+
+/**
+ * A class, not closures: a handler call makes a child logger, and each closure made per call would cost its
+ * allocation (and, run by tsx, a `name` defined on it).
+ */
+class FieldLogger implements Logger {
+  private readonly threshold: number
+
+  constructor(
+    private readonly level: LogLevel,
+    private readonly sink: LogSink,
+    private readonly base: LogFields,
+    private readonly filter: LoggerOptions['filter'],
+  ) {
+    this.threshold = logLevels.indexOf(level)
+  }
+
+  debug(message: string, fields?: LogFields): void {
+    this.emit('debug', message, fields)
+  }
+
+  info(message: string, fields?: LogFields): void {
+    this.emit('info', message, fields)
+  }
+
+  warn(message: string, fields?: LogFields): void {
+    this.emit('warn', message, fields)
+  }
+
+  error(message: string, fields?: LogFields): void {
+    this.emit('error', message, fields)
+  }
+
+  child(fields: LogFields): Logger {
+    return new FieldLogger(this.level, this.sink, { ...this.base, ...fields }, this.filter)
+  }
+
+  private emit(lineLevel: LogLevel, message: string, fields?: LogFields): void {
+    if (logLevels.indexOf(lineLevel) < this.threshold) return
     // A field without a value says nothing: it is left out.
-    const all = Object.fromEntries(Object.entries({ ...base, ...fields }).filter(([, v]) => v !== undefined))
-    if (options.filter && !options.filter(lineLevel, message, all)) return
+    const merged = fields === undefined ? this.base : { ...this.base, ...fields }
+    const all: LogFields = {}
+    for (const k of Object.keys(merged)) if (merged[k] !== undefined) all[k] = merged[k]
+    if (this.filter && !this.filter(lineLevel, message, all)) return
     const now = new Date()
-    if (sink.json) sink.write(JSON.stringify({ time: now.toISOString(), level: lineLevel, msg: message, ...all }))
+    if (this.sink.json) this.sink.write(JSON.stringify({ time: now.toISOString(), level: lineLevel, msg: message, ...all }))
     else {
       const extra = Object.entries(all)
         .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
         .join(' ')
       // The local time of day, to the millisecond: enough to line a log up with what happened.
       const time = `${String(now.getHours()).padStart(2, '0')}:${String(now.getMinutes()).padStart(2, '0')}:${String(now.getSeconds()).padStart(2, '0')}.${String(now.getMilliseconds()).padStart(3, '0')}`
-      sink.write(`${time} ${lineLevel.toUpperCase()} ${message}${extra ? ' ' + extra : ''}`)
+      this.sink.write(`${time} ${lineLevel.toUpperCase()} ${message}${extra ? ' ' + extra : ''}`)
     }
-  }
-  return {
-    debug: (m, f) => emit('debug', m, f),
-    info: (m, f) => emit('info', m, f),
-    warn: (m, f) => emit('warn', m, f),
-    error: (m, f) => emit('error', m, f),
-    child: (fields) => createLogger({ level, sink, fields: { ...base, ...fields }, filter: options.filter }),
   }
 }
 
