@@ -95,31 +95,26 @@ export class Timeline {
    * timeline's own entries say already.
    */
   tap(logger: Logger, fields: LogFields = {}): Logger {
-    const line = (level: LogLevel) => (message: string, more?: LogFields) => {
-      logger[level as 'info'](message, more)
-      if (level === 'debug') return
-      const bot = more?.bot ?? fields.bot
-      if (typeof bot !== 'string') return
-      if (level === 'info' && more?.handler === undefined && fields.handler === undefined && !/^bot (loaded|reloaded)$/.test(message)) return
-      this.add(bot, () => {
-        const all = { ...fields, ...more }
-        return {
-          kind: 'log',
-          summary: cut(message),
-          data: { level, message, ...all },
-          level,
-          conversationId: typeof all.conversation === 'string' ? all.conversation : undefined,
-          userId: typeof all.user === 'string' ? all.user : undefined,
-        }
-      })
-    }
-    return {
-      debug: line('debug'),
-      info: line('info'),
-      warn: line('warn'),
-      error: line('error'),
-      child: (more) => this.tap(logger.child(more), { ...fields, ...more }),
-    }
+    return new TappedLogger(this, logger, fields)
+  }
+
+  /** A line of a tapped logger (see `tap`): in the timeline of its bot when it is about one. */
+  logged(level: LogLevel, message: string, more: LogFields | undefined, fields: LogFields): void {
+    if (level === 'debug') return
+    const bot = more?.bot ?? fields.bot
+    if (typeof bot !== 'string') return
+    if (level === 'info' && more?.handler === undefined && fields.handler === undefined && !/^bot (loaded|reloaded)$/.test(message)) return
+    this.add(bot, () => {
+      const all = { ...fields, ...more }
+      return {
+        kind: 'log',
+        summary: cut(message),
+        data: { level, message, ...all },
+        level,
+        conversationId: typeof all.conversation === 'string' ? all.conversation : undefined,
+        userId: typeof all.user === 'string' ? all.user : undefined,
+      }
+    })
   }
 
   /** State records written or deleted: `['b', bot, 'S', type, id, name]`. */
@@ -169,5 +164,37 @@ export class Timeline {
     if (level !== undefined) entry.level = level
     kept.entry = entry
     return entry
+  }
+}
+
+/** A logger whose lines also go to the timeline (`Timeline.tap`); a class, as a handler call makes a child each. */
+class TappedLogger implements Logger {
+  constructor(
+    private readonly timeline: Timeline,
+    private readonly logger: Logger,
+    private readonly fields: LogFields,
+  ) {}
+
+  debug(message: string, more?: LogFields): void {
+    this.logger.debug(message, more)
+  }
+
+  info(message: string, more?: LogFields): void {
+    this.logger.info(message, more)
+    this.timeline.logged('info', message, more, this.fields)
+  }
+
+  warn(message: string, more?: LogFields): void {
+    this.logger.warn(message, more)
+    this.timeline.logged('warn', message, more, this.fields)
+  }
+
+  error(message: string, more?: LogFields): void {
+    this.logger.error(message, more)
+    this.timeline.logged('error', message, more, this.fields)
+  }
+
+  child(more: LogFields): Logger {
+    return new TappedLogger(this.timeline, this.logger.child(more), { ...this.fields, ...more })
   }
 }
