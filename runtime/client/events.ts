@@ -58,11 +58,30 @@ export function eventIndex(botId: string, event: Event & { dueAt?: number }): st
   const at = Date.parse(event.createdAt)
   const keys = [layout.events.byTime(botId, at, event.id)]
   for (const field of layout.eventFilters) {
-    const value = event[field]
-    if (value !== undefined) keys.push(layout.events.byField(botId, field, value, at, event.id))
+    const entry = fieldEntry(botId, field, event, at)
+    if (entry !== undefined) keys.push(entry)
   }
-  if (event.status === 'scheduled' && event.dueAt !== undefined) keys.push(layout.events.due(event.dueAt, botId, event.id))
+  const due = dueEntry(botId, event)
+  if (due !== undefined) keys.push(due)
   return keys
+}
+
+/** An event's entry in the index of one filter field, if it has that field. */
+function fieldEntry(botId: string, field: layout.EventFilter, event: Event, at: number): string | undefined {
+  const value = event[field]
+  return value === undefined ? undefined : layout.events.byField(botId, field, value, at, event.id)
+}
+
+/** A scheduled event's entry in the due index. */
+function dueEntry(botId: string, event: Event & { dueAt?: number }): string | undefined {
+  return event.status === 'scheduled' && event.dueAt !== undefined ? layout.events.due(event.dueAt, botId, event.id) : undefined
+}
+
+/** Moves an index entry from `old` to `now` (either may be none). */
+function moveEntry(ops: Op[], old: string | undefined, now: string | undefined): void {
+  if (old === now) return
+  if (old !== undefined) ops.push({ type: 'del', key: old })
+  if (now !== undefined) ops.push({ type: 'put', key: now, value: '' })
 }
 
 /** The ops that store an event (new when `before` is undefined) and move its index entries. */
@@ -73,17 +92,9 @@ function writeEventOps(botId: string, before: (Event & { dueAt?: number }) | und
   // entries of the fields that changed move, as reindex of both whole indexes would have it.
   const ops: Op[] = [record]
   const at = Date.parse(after.createdAt)
-  const move = (old: string | undefined, now: string | undefined) => {
-    if (old === now) return
-    if (old !== undefined) ops.push({ type: 'del', key: old })
-    if (now !== undefined) ops.push({ type: 'put', key: now, value: '' })
-  }
-  for (const field of layout.eventFilters) {
-    const entry = (event: Event) => (event[field] === undefined ? undefined : layout.events.byField(botId, field, event[field], at, event.id))
-    if (before[field] !== after[field]) move(entry(before), entry(after))
-  }
-  const due = (event: Event & { dueAt?: number }) => (event.status === 'scheduled' && event.dueAt !== undefined ? layout.events.due(event.dueAt, botId, event.id) : undefined)
-  move(due(before), due(after))
+  for (const field of layout.eventFilters)
+    if (before[field] !== after[field]) moveEntry(ops, fieldEntry(botId, field, before, at), fieldEntry(botId, field, after, at))
+  moveEntry(ops, dueEntry(botId, before), dueEntry(botId, after))
   return ops
 }
 
