@@ -1,7 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { format } from 'node:util'
 import type { Logger, LogFields } from '../log.ts'
-import { deadline } from '../time/ticker.ts'
 
 /**
  * One call of a bot's handler: which bot, which handler, the ids it works on (conversation, message...)
@@ -47,6 +46,8 @@ export function routeConsole(): void {
   }
 }
 
+const DONE: Outcome = { status: 'done' }
+
 /** Botpress Cloud gives a handler 60 s. */
 export const DEFAULT_HANDLER_TIMEOUT_MS = 60_000
 
@@ -66,24 +67,35 @@ export class Supervisor {
     routeConsole()
   }
 
-  /** Runs one handler call within its time limit. Never throws: the outcome says how it ended. */
-  async run(call: HandlerCall, fn: () => unknown): Promise<Outcome> {
+  /**
+   * Runs one handler call within its time limit. Never throws: the outcome says how it ended. One promise and
+   * one timer a call, no async frame: within a call's context every promise costs a hook call.
+   */
+  run(call: HandlerCall, fn: () => unknown): Promise<Outcome> {
     this.inFlight.add(call)
     this.changed()
-    const limit = deadline(this.timeoutMs)
-    try {
-      const work = this.context.run(call, async () => {
-        await fn()
-        return { status: 'done' } as const
+    return new Promise<Outcome>((resolve) => {
+      let ended = false
+      const end = (outcome: Outcome) => {
+        if (ended) return
+        ended = true
+        clearTimeout(limit)
+        this.inFlight.delete(call)
+        this.changed()
+        resolve(outcome)
+      }
+      const limit = setTimeout(() => end({ status: 'timedOut' }), this.timeoutMs)
+      this.context.run(call, () => {
+        try {
+          Promise.resolve(fn()).then(
+            () => end(DONE),
+            (error: unknown) => end({ status: 'failed', error }),
+          )
+        } catch (error) {
+          end({ status: 'failed', error })
+        }
       })
-      return await Promise.race([work, limit.expired.then(() => ({ status: 'timedOut' }) as const)])
-    } catch (error) {
-      return { status: 'failed', error }
-    } finally {
-      limit.cancel()
-      this.inFlight.delete(call)
-      this.changed()
-    }
+    })
   }
 
   /** The handler call whose async context this is, if any. */

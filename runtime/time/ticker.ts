@@ -29,13 +29,6 @@ export function debounceByKey(fn: (key: string) => void, waitMs: number): ((key:
   return Object.assign(call, { cancel: () => timers.forEach((t) => clearTimeout(t)) })
 }
 
-/** A deadline `ms` of real time away: `expired` resolves then unless `cancel` came first. */
-export function deadline(ms: number): { expired: Promise<void>; cancel(): void } {
-  let timer: NodeJS.Timeout | undefined
-  const expired = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))
-  return { expired, cancel: () => clearTimeout(timer) }
-}
-
 /** Calls `fn` every `everyMs` ms of real time without keeping the process alive; returns a stop function. */
 export function heartbeat(fn: () => void, everyMs: number): () => void {
   const timer = setInterval(fn, everyMs)
