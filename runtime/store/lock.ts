@@ -41,6 +41,17 @@ class RwLock {
   }
 }
 
+/** The locks of a set in name order, each once (alone if it is named both ways): the order every hold takes them in. */
+function lockOrder(set: LockSet): [string, boolean][] {
+  const order: [string, boolean][] = []
+  for (const name of set.shared ?? []) order.push([name, false])
+  for (const name of set.exclusive ?? []) order.push([name, true])
+  if (order.length < 2) return order
+  order.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] === b[1] ? 0 : a[1] ? -1 : 1))
+  // Sorted, the alone entry of a name comes first: later entries of the same name go.
+  return order.filter((entry, i) => i === 0 || order[i - 1]![0] !== entry[0])
+}
+
 /** A lock taken: the lock, its name, and whether alone. */
 type Held = [RwLock, string, boolean]
 
@@ -66,17 +77,13 @@ export class Locks implements LockService {
 
   /** Runs `fn` holding every lock of `set`. */
   hold<T>(set: LockSet, fn: () => Promise<T>): Promise<T> {
-    const wanted = new Map<string, boolean>()
-    for (const name of set.shared ?? []) wanted.set(name, false)
-    for (const name of set.exclusive ?? []) wanted.set(name, true)
-    const order = [...wanted.keys()].sort()
+    const order = lockOrder(set)
     const held: Held[] = []
-    for (const name of order) {
-      const exclusive = wanted.get(name)!
+    for (const [name, exclusive] of order) {
       let lock = this.locks.get(name)
       if (!lock) this.locks.set(name, (lock = new RwLock()))
       // A lock someone holds: wait for it, and for the rest in order.
-      if (!lock.tryAcquire(exclusive)) return this.holdWaiting(order.slice(held.length), wanted, held, fn)
+      if (!lock.tryAcquire(exclusive)) return this.holdWaiting(order.slice(held.length), held, fn)
       held.push([lock, name, exclusive])
     }
     // Every lock was free (most holds meet no other holder): no promise of our own, no await. Each one also
@@ -101,10 +108,9 @@ export class Locks implements LockService {
   }
 
   /** `hold` once a lock was taken: waits for the rest, in order, then runs `fn`. */
-  private async holdWaiting<T>(rest: string[], wanted: Map<string, boolean>, held: Held[], fn: () => Promise<T>): Promise<T> {
+  private async holdWaiting<T>(rest: [string, boolean][], held: Held[], fn: () => Promise<T>): Promise<T> {
     try {
-      for (const name of rest) {
-        const exclusive = wanted.get(name)!
+      for (const [name, exclusive] of rest) {
         let lock = this.locks.get(name)
         if (!lock) this.locks.set(name, (lock = new RwLock()))
         if (!lock.tryAcquire(exclusive)) await lock.acquire(exclusive)
