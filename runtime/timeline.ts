@@ -106,10 +106,12 @@ export class Timeline {
     if (level === 'info' && more?.handler === undefined && fields.handler === undefined && !/^bot (loaded|reloaded)$/.test(message)) return
     this.add(bot, () => {
       const all = { ...fields, ...more }
+      // A handler's lines carry the id of its message as `message`: kept as `messageId`, not over the line's text.
+      const { message: messageId, ...rest } = all
       return {
         kind: 'log',
         summary: cut(message),
-        data: { level, message, ...all },
+        data: { level, message, ...rest, ...(messageId === undefined ? {} : { messageId }) },
         level,
         conversationId: typeof all.conversation === 'string' ? all.conversation : undefined,
         userId: typeof all.user === 'string' ? all.user : undefined,

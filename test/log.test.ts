@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import { createBus } from '../runtime/dispatch/bus.ts'
 import { createLogger } from '../runtime/log.ts'
+import type { Store } from '../runtime/store/store.ts'
+import { VirtualClock } from '../runtime/time/clock.ts'
+import { Timeline } from '../runtime/timeline.ts'
 import { testBot } from '../runtime/testing.ts'
 
 describe('log lines', () => {
@@ -25,5 +29,17 @@ describe('log lines', () => {
       [`${'x'.repeat(119)}…`, [`#2 ${'x'.repeat(116)}…`]],
     ])
     await t.close()
+  })
+})
+
+describe('log lines in the timeline', () => {
+  it("a handler's line keeps its text, its level and its ids, the message's id as messageId", () => {
+    const timeline = new Timeline({ bus: createBus(), store: { observe: () => () => undefined } as unknown as Store, clock: new VirtualClock(0) })
+    const logger = timeline.tap(createLogger({ sink: { json: true, write: () => undefined } }))
+    logger.child({ bot: 'b', conversation: 'c1', message: 'msg_1', handler: 'on.message("text")' }).info('got hello')
+    const entry = timeline.entries('b').at(-1)!
+    assert.equal(entry.summary, 'got hello')
+    assert.equal(entry.conversationId, 'c1')
+    assert.deepEqual(entry.data, { level: 'info', message: 'got hello', bot: 'b', conversation: 'c1', handler: 'on.message("text")', messageId: 'msg_1' })
   })
 })
