@@ -110,6 +110,8 @@ export async function start(command: Command, argv: string[]): Promise<void> {
   }
   if (spun.size > 0) void runtime.ready.then(() => rm(spunFile, { force: true }))
   if (flags.watch) runtime.watch()
+  // Requests come once the watchdog can end a spin that a stop was asked during.
+  await watchdog.ready
 
   let http: Awaited<ReturnType<typeof startHttp>> | undefined
   if (flags.http) {

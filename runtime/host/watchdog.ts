@@ -18,6 +18,12 @@ import type { HandlerCall } from './supervisor.ts'
 export type Watchdog = {
   /** Publishes the handler calls in flight (the supervisor calls it on every change). */
   update(calls: HandlerCall[]): void
+  /**
+   * Settles once the watchdog listens for signals (or could not start): a handler that spins from then on is
+   * ended 1 s after a SIGTERM. Before it, a slow machine could have a request spin while the thread was still
+   * starting, and the stop waited for the whole time limit.
+   */
+  ready: Promise<void>
   stop(): void
 }
 
@@ -91,6 +97,8 @@ try {
     signal.start(number)
   }
 } catch {}
+// The main thread waits for this before it takes requests: a signal sent earlier would reach no listener here.
+require('node:worker_threads').parentPort.postMessage('ready')
 `
 
 const encoder = new TextEncoder()
@@ -122,9 +130,15 @@ export function startWatchdog(options: { limitMs: number; warnMs?: number; spunF
     stdout: false,
     stderr: false,
   })
-  worker.unref()
+  // Held until it is ready (a start awaits that), then never keeping the process alive.
+  const ready = new Promise<void>((resolve) => {
+    worker.once('message', () => resolve())
+    worker.once('error', () => resolve())
+    worker.once('exit', () => resolve())
+  }).then(() => void worker.unref())
   const stopBeat = heartbeat(() => Atomics.add(beats, 0, 1), BEAT_MS)
   return {
+    ready,
     update(running) {
       // Each call's JSON is made once: the list is written at every start and end of a call.
       const texts = running.map(callJson)
