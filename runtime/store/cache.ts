@@ -27,29 +27,17 @@ export class ReadCache {
     return { hit: true, value }
   }
 
-  /** Reads `keys` through `read`, using and filling the cache. */
-  async read(keys: string[], read: (missing: string[]) => Promise<(string | undefined)[]>): Promise<(string | undefined)[]> {
-    const out: (string | undefined)[] = new Array(keys.length)
-    const missing: string[] = []
-    const at: number[] = []
-    keys.forEach((key, i) => {
-      const found = this.lookup(key)
-      if (found.hit) out[i] = found.value
-      else {
-        missing.push(key)
-        at.push(i)
-      }
-    })
-    if (missing.length === 0) return out
+  /**
+   * Reads keys the cache does not hold (the store looked them up first) through `read`, and fills the
+   * cache with what comes back unless a write touched a key meanwhile.
+   */
+  async readMissing(missing: string[], read: (missing: string[]) => Promise<(string | undefined)[]>): Promise<(string | undefined)[]> {
     const token = { stale: false }
     for (const key of missing) this.inflight.set(key, [...(this.inflight.get(key) ?? []), token])
     try {
       const values = await read(missing)
-      missing.forEach((key, j) => {
-        out[at[j]!] = values[j]
-        if (!token.stale) this.remember(key, values[j])
-      })
-      return out
+      if (!token.stale) missing.forEach((key, j) => this.remember(key, values[j]))
+      return values
     } finally {
       // Once per key: a key asked for twice in one read has one entry to clear.
       for (const key of new Set(missing)) {

@@ -204,7 +204,7 @@ export class Store {
       }
     }
     if (rest.length === 0) return Promise.resolve(out)
-    return this.cache.read(rest, (missing) => this.db.getMany(missing)).then((values) => {
+    return this.cache.readMissing(rest, (missing) => this.db.getMany(missing)).then((values) => {
       rest.forEach((_, j) => (out[at[j]!] = values[j]))
       return out
     })
