@@ -42,10 +42,10 @@ const headers = new WeakMap<object, string>()
 
 /** Base64 of `{ payload: JSON }`, as the cloud sends it; handlers read `ctx.configuration.payload`. */
 function configurationHeader(configuration: unknown): string {
-  const make = () => Buffer.from(JSON.stringify({ payload: JSON.stringify(configuration ?? {}) })).toString('base64')
-  if (typeof configuration !== 'object' || configuration === null) return make()
-  let header = headers.get(configuration)
-  if (header === undefined) headers.set(configuration, (header = make()))
+  const kept = typeof configuration === 'object' && configuration !== null ? headers.get(configuration) : undefined
+  if (kept !== undefined) return kept
+  const header = Buffer.from(JSON.stringify({ payload: JSON.stringify(configuration ?? {}) })).toString('base64')
+  if (typeof configuration === 'object' && configuration !== null) headers.set(configuration, header)
   return header
 }
 

@@ -50,8 +50,7 @@ export class ReadCache {
 
   /** Sees a write: cached keys take their new value, reads in flight of these keys will not fill. */
   written(ops: readonly { type: 'put' | 'del'; key: string; value?: string }[]): void {
-    // Most writes meet no read in flight: one map look-up per key instead of two.
-    if (this.inflight.size > 0) this.staged(ops)
+    this.staged(ops)
     for (const op of ops) if (this.values.has(op.key)) this.remember(op.key, op.type === 'put' ? op.value : undefined)
   }
 
@@ -64,6 +63,7 @@ export class ReadCache {
 
   /** Sees ops staged for writing: reads in flight of these keys will not fill (the store's overlay answers them). */
   staged(ops: readonly { key: string }[]): void {
+    // Most writes meet no read in flight: no look-up per key then.
     if (this.inflight.size === 0) return
     for (const op of ops) for (const token of this.inflight.get(op.key) ?? []) token.stale = true
   }

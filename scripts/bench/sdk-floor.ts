@@ -10,41 +10,26 @@
  * Each is CPU µs per message (process.cpuUsage, so LevelDB's threads count), alternated over three rounds.
  */
 import { join } from 'node:path'
-import { startRuntime } from '../../runtime/runtime.ts'
-import { Store } from '../../runtime/store/store.ts'
-import { systemClock } from '../../runtime/time/clock.ts'
 import { grammyBot } from './peers/grammy-bot.ts'
 import { PEER_CONVERSATIONS, peerMessage, telegramUpdate } from './peers/messages.ts'
 import { sdkAlone } from './peers/sdk-alone.ts'
 import { sqliteBot } from './peers/sqlite-bot.ts'
-import { benchBots, quietLogger } from './seed.ts'
+import { median } from './row.ts'
+import { localbotSide } from './rows/peers.ts'
 import { tempDir } from './tmp.ts'
 
 const count = Number(process.argv[2] ?? 20_000)
 
 type Side = { name: string; send: (i: number) => Promise<unknown> | unknown }
 
-async function localbotSide(): Promise<Side & { close: () => Promise<void> }> {
-  const store = await Store.open(await tempDir('floor-local'))
-  const runtime = await startRuntime({ ...benchBots, store, clock: systemClock, logger: quietLogger() })
-  return {
-    name: 'localbot',
-    send: (i) => {
-      const { userId, conversationId, text } = peerMessage(i)
-      return runtime.dispatcher.sendMessage('counter', { userId, conversationId, type: 'text', payload: { text } })
-    },
-    close: () => runtime.close(),
-  }
-}
-
 const sqlite = sqliteBot(join(await tempDir('floor-sqlite'), 'bot.db'), { synchronous: 'NORMAL' })
 const grammy = await grammyBot(await tempDir('floor-grammy'))
-const local = await localbotSide()
+const local = await localbotSide({})
 const sides: Side[] = [
   { name: 'sdk-handler', ...(await sdkAlone()) },
   { name: 'sqlite', send: (i) => sqlite.handle(peerMessage(i)) },
   { name: 'grammy-level', send: (i) => grammy.bot.handleUpdate(telegramUpdate(i)) },
-  local,
+  { name: 'localbot', send: local.send },
 ]
 const cpu: Record<string, number[]> = {}
 for (const side of sides) for (let i = 0; i < PEER_CONVERSATIONS; i++) await side.send(i)
@@ -58,7 +43,6 @@ for (let round = 0; round < 3; round++) {
   }
   next += count
 }
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 for (const side of sides) process.stdout.write(`${side.name.padEnd(13)} ${median(cpu[side.name]!).toFixed(0).padStart(5)} µs CPU per message (rounds: ${cpu[side.name]!.map((x) => x.toFixed(0)).join(', ')})\n`)
 sqlite.close()
 await grammy.close()

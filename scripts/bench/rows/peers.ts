@@ -65,7 +65,7 @@ const peers: Record<'grammy-level' | 'sqlite', Peer> = {
 }
 
 /** localbot's counter bot in-process over a store in a new folder opened with `options`. */
-async function localbotSide(options: StoreOptions): Promise<Side> {
+export async function localbotSide(options: StoreOptions): Promise<Side> {
   const store = await Store.open(await tempDir('peer-local'), options)
   const runtime = await startRuntime({ ...benchBots, store, clock: systemClock, logger: quietLogger() })
   if (runtime.failures.length > 0) throw runtime.failures[0]
