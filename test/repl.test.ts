@@ -54,6 +54,11 @@ describe('REPL commands', () => {
   it('.help explains every command', async () => {
     const out = await inProcess(['.help'])
     for (const c of commands) assert.ok(out.some((line) => line.includes(`.${c.name}`) && line.includes(c.help)), c.name)
+    // One column for the texts, after at least two spaces: no usage runs into its text.
+    const lines = out.filter((line) => line.startsWith('  .'))
+    const columns = new Set(lines.map((line, i) => line.indexOf(commands[i]!.help)))
+    assert.equal(columns.size, 1, lines.join('\n'))
+    for (const line of lines) assert.match(line, /\S {2,}\S/)
   })
 
   it('.bots lists the bots and .bot switches between them', async () => {

@@ -51,7 +51,10 @@ export const commands: Command[] = [
     help: 'list the commands',
     run: ({ print }) => {
       print('Every line that does not start with "." is a text message to the current bot.')
-      for (const c of commands) print(`  .${c.name}${c.args ? ' ' + c.args : ''}`.padEnd(30) + c.help)
+      const usages = commands.map((c) => `  .${c.name}${c.args ? ' ' + c.args : ''}`)
+      // The widest usage sets the column: `.via [INTEGRATION[/CHANNEL]]` ran into its text at a fixed 30.
+      const width = Math.max(...usages.map((u) => u.length)) + 2
+      commands.forEach((c, i) => print(usages[i]!.padEnd(width) + c.help))
     },
   },
   {
