@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { createRequire, Module } from 'node:module'
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { build, version as esbuildVersion, type Message, type Plugin } from 'esbuild'
+import type { Message, Plugin } from 'esbuild'
 import type { Clock } from '../time/clock.ts'
 import type { CompileCache } from './compile-cache.ts'
 import { simulatedPackage } from './simulated.ts'
@@ -54,11 +54,15 @@ export type ModuleContext = {
  * What decides a compile's output besides the files it reads: esbuild's version and this code (its plugin,
  * banner and options), as the hash of the file that holds it (compile.ts from source, the bundle's chunk when
  * installed), so that a localbot that compiles otherwise never takes an older one's output. Read once, when a
- * cache is first asked.
+ * cache is first asked. esbuild's version comes from its package.json: esbuild itself is loaded only to compile:
+ * loading it was about 20 ms of a start whose bots were all in the cache (`npm run bench`, peer-start).
  */
 let compileSignature: { localbot: string; esbuild: string } | undefined
 function signature() {
-  compileSignature ??= { localbot: createHash('sha256').update(readFileSync(fileURLToPath(import.meta.url))).digest('hex'), esbuild: esbuildVersion }
+  compileSignature ??= {
+    localbot: createHash('sha256').update(readFileSync(fileURLToPath(import.meta.url))).digest('hex'),
+    esbuild: String((ownRequire('esbuild/package.json') as { version: string }).version),
+  }
   return compileSignature
 }
 
@@ -185,6 +189,7 @@ async function compile(file: string, context: ModuleContext, key: unknown): Prom
   let code: string
   let inputs: string[]
   try {
+    const { build } = await import('esbuild')
     const result = await build({
       entryPoints: [file],
       bundle: true,
