@@ -3,7 +3,7 @@
  * files whose content changed (hot reload regenerates on every save), and removing the files of a previous
  * generation that the definition no longer makes. What is there is read synchronously: a start whose files had
  * not changed waited about 30 ms on reading a small bot's 37 files one by one with promises, and about 15 ms
- * all at once, against 1 ms read synchronously (`npm run bench`, peer-start).
+ * all at once, against 1 ms read synchronously (the counter bot of `npm run bench`, timed in one process).
  */
 import { randomUUID } from 'node:crypto'
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs'
