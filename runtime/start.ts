@@ -6,6 +6,7 @@ import { mkdir, rm } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import v8 from 'node:v8'
 import { CompileCache } from './bots/compile-cache.ts'
+import { preloadSdks } from './bots/loader.ts'
 import { startHttp } from './faces/http.ts'
 import { catchStrayErrors } from './host/faults.ts'
 import { Supervisor } from './host/supervisor.ts'
@@ -47,6 +48,13 @@ export async function start(command: Command, argv: string[]): Promise<void> {
     fail((error as Error).message, 2)
   }
 
+  // One bot's stray exception or spin must not take the others down (see host/). The watchdog's thread starts
+  // first: it boots on another core while this one loads the bots, and requests wait for it.
+  const supervisor = new Supervisor(flags.handlerTimeout * 1000)
+  const spunFile = join(resolve(flags.data), 'localbot-spun.json')
+  const watchdog = startWatchdog({ limitMs: supervisor.timeoutMs, spunFile, json: !process.stdout.isTTY })
+  supervisor.onChange((calls) => watchdog.update(calls))
+
   let project: Project
   try {
     project = await findProject(flags.run)
@@ -74,7 +82,9 @@ export async function start(command: Command, argv: string[]): Promise<void> {
     const stopProgress = startTicker(async () => logger.info('still opening the store', { store: flags.store === undefined ? flags.data : 'postgres', seconds: ++seconds }), 1000)
     // On PostgreSQL the data folder still keeps this process's own files (the clock, the REPL's history).
     if (flags.store !== undefined) await mkdir(resolve(flags.data), { recursive: true })
-    store = await Store.open(flags.store ?? resolve(flags.data), { fsync: flags.fsync }).finally(stopProgress)
+    // Botpress's SDK loads while LevelDB opens the folder on its own thread.
+    const [opened] = await Promise.all([Store.open(flags.store ?? resolve(flags.data), { fsync: flags.fsync }).finally(stopProgress), preloadSdks(project.botsDir, project.folders)])
+    store = opened
   } catch (error) {
     // A DataFolderError, and any failure to open a PostgreSQL store, is one sentence already: the cause and what to do.
     fail(error instanceof DataFolderError || flags.store !== undefined ? (error as Error).message : `cannot open the data folder ${flags.data}: ${(error as Error).message}`, 1)
@@ -90,12 +100,7 @@ export async function start(command: Command, argv: string[]): Promise<void> {
     fail(error instanceof ClockMismatchError ? error.message : `cannot read the clock of the data folder ${flags.data}: ${(error as Error).message}`, 1)
   }
 
-  // One bot's stray exception or spin must not take the others down (see host/).
-  const supervisor = new Supervisor(flags.handlerTimeout * 1000)
   catchStrayErrors(supervisor, logger)
-  const spunFile = join(resolve(flags.data), 'localbot-spun.json')
-  const watchdog = startWatchdog({ limitMs: supervisor.timeoutMs, spunFile, json: !process.stdout.isTTY })
-  supervisor.onChange((calls) => watchdog.update(calls))
   const spun = await readSpunRecords(spunFile, logger)
 
   // Compiled bots are kept in the data folder (a dot-folder, which LevelDB's checks leave alone): a start whose bots did not change runs no compiler.

@@ -10,6 +10,7 @@ import { basename, dirname, join, relative, resolve, sep } from 'node:path'
 import { parseArgs } from 'node:util'
 import ts from 'typescript'
 import { definitionFileOf, entryOf, findBotFolders, loadDefinition } from '../runtime/bots/loader.ts'
+import type { SdkModule } from '../runtime/bots/compile.ts'
 import { systemClock } from '../runtime/time/clock.ts'
 import { generateBotpress, type BotDefinitionLike } from '../runtime/bots/gen/index.ts'
 
@@ -54,16 +55,18 @@ const simulatedOf = new Map<string, string[]>()
 for (const dir of botDirs) {
   const definitionFile = definitionFileOf(dir)
   let definition: BotDefinitionLike
+  let sdk: SdkModule
   try {
     // As the runtime loads it: missing bp_modules and .genenv stand in (see runtime/bots/compile.ts).
     const loaded = await loadDefinition({ id: basename(dir), dir }, systemClock)
     definition = loaded.definition as BotDefinitionLike
+    sdk = loaded.sdk
     if (loaded.simulated.length > 0) simulatedOf.set(dir, loaded.simulated)
   } catch (error) {
     failures.push(`${relative(process.cwd(), definitionFile ?? dir)}: ${(error as Error).message}`)
     continue
   }
-  const { reason } = await generateBotpress({ dir, definition })
+  const { reason } = await generateBotpress({ dir, definition, sdk })
   if (reason) process.stdout.write(`typecheck: ${reason}\n`)
   for (const file of [entryOf(dir), definitionFile]) if (file) botFiles.push(file)
 }

@@ -121,6 +121,20 @@ export async function findBotFolders(botsDir: string, skipped: string[] = []): P
   return folders.filter((folder) => !skipped.includes(folder.id))
 }
 
+/**
+ * Loads the `@botpress/sdk` each bot folder gets (`sdkFor`), so that a start can do it while something else
+ * waits: loading it is most of a cold start's CPU. A folder that cannot load it is left for its load to report.
+ */
+export async function preloadSdks(botsDir: string, folders?: BotFolder[]): Promise<void> {
+  for (const folder of folders ?? (await findBotFolders(botsDir).catch(() => []))) {
+    try {
+      sdkFor(folder.dir)
+    } catch {
+      // Said when the bot loads.
+    }
+  }
+}
+
 /** The entry file of a bot folder: `index.ts` or `src/index.ts`. */
 export function entryOf(dir: string): string | undefined {
   return ['index.ts', join('src', 'index.ts')].map((f) => join(dir, f)).find((f) => existsSync(f))
@@ -160,11 +174,11 @@ function jsonPayload(payload: unknown): Record<string, unknown> {
  * Loads a bot's definition: the default export of `bot.definition.ts`, or an empty `sdk.BotDefinition`.
  * Raises BotLoadError naming the file.
  */
-export async function loadDefinition(folder: BotFolder, clock: Clock, cache?: CompileCache): Promise<{ definition: SdkDefinition; simulated: string[] }> {
+export async function loadDefinition(folder: BotFolder, clock: Clock, cache?: CompileCache): Promise<{ definition: SdkDefinition; simulated: string[]; sdk: SdkModule }> {
   const sdk = sdkFor(folder.dir)
   extendBotClient(sdk, callNames)
   const file = definitionFileOf(folder.dir)
-  if (!file) return { definition: new sdk.BotDefinition({}) as unknown as SdkDefinition, simulated: [] }
+  if (!file) return { definition: new sdk.BotDefinition({}) as unknown as SdkDefinition, simulated: [], sdk }
   let definition: unknown
   try {
     definition = (await loadModule(file, { botDir: folder.dir, clock, cache })).default
@@ -174,17 +188,17 @@ export async function loadDefinition(folder: BotFolder, clock: Clock, cache?: Co
   if (!isDefinition(definition, sdk)) throw new BotLoadError(folder.id, file, { cause: new Error('the default export is not a BotDefinition (new sdk.BotDefinition({...}))') })
   // Each package once, though a bot may add it under two aliases (or name a plugin as an integration).
   const simulated = [...new Set([...Object.values(definition.integrations ?? {}), ...Object.values(definition.plugins ?? {})].filter((p) => (p as { simulated?: boolean }).simulated).map((p) => p.name))]
-  return { definition, simulated }
+  return { definition, simulated, sdk }
 }
 
 /** Loads one bot folder: its definition (optional), its generated `.botpress`, and its bot. Raises BotLoadError naming the file. */
 export async function loadBot(folder: BotFolder, clock: Clock, cache?: CompileCache): Promise<LoadedBot> {
-  const { definition, simulated } = await loadDefinition(folder, clock, cache)
+  const { definition, simulated, sdk } = await loadDefinition(folder, clock, cache)
   const entry = entryOf(folder.dir)
   if (!entry) throw new BotLoadError(folder.id, join(folder.dir, 'index.ts'), { cause: new Error('no index.ts or src/index.ts') })
   let generated: LoadedBot['generated']
   try {
-    generated = await generateBotpress({ dir: folder.dir, definition: definition as Parameters<typeof generateBotpress>[0]['definition'] })
+    generated = await generateBotpress({ dir: folder.dir, definition: definition as Parameters<typeof generateBotpress>[0]['definition'], sdk })
   } catch (cause) {
     throw new BotLoadError(folder.id, join(folder.dir, '.botpress'), { cause })
   }

@@ -15,8 +15,13 @@ import { writeGenerated } from './write.ts'
 
 export { HEADER } from './write.ts'
 
-/** localbot's copy of the SDK, for its standard message schemas (its ES module face does not export them by name). */
-const sdk = createRequire(import.meta.url)('@botpress/sdk') as typeof import('@botpress/sdk')
+type Sdk = typeof import('@botpress/sdk')
+
+/**
+ * localbot's copy of the SDK, for its standard message schemas (its ES module face does not export them by name),
+ * when the caller gives none: loaded when first needed, since loading it is most of a cold start.
+ */
+const ownSdk = (): Sdk => createRequire(import.meta.url)('@botpress/sdk') as Sdk
 
 /** An integration as a definition holds it (`addIntegration`) or as a `bp_modules/<name>` package exports it. */
 export type IntegrationLike = { definition: IntegrationDefinition }
@@ -40,13 +45,15 @@ export type GenerateOptions = {
   definition: BotDefinitionLike
   /** Integrations by alias beyond, or instead of, those the definition added (e.g. the loader's stand-ins). */
   integrations?: Record<string, IntegrationLike>
+  /** The SDK whose standard messages type a bot that has no integration with messages: the bot's own (localbot's when not given). */
+  sdk?: Sdk
 }
 
 /**
  * The integration whose one channel takes Botpress's standard messages, for a bot that has no integration with
  * messages: without one, Botpress types every message as `never`, and localbot's faces talk to such bots.
  */
-function standIn(taken: string[]): Record<string, IntegrationDefinition> {
+function standIn(taken: string[], sdk: Sdk): Record<string, IntegrationDefinition> {
   const alias = unique([...taken, 'localbot']).at(-1)!
   return { [alias]: { name: 'localbot', version: '0.0.0', channels: { channel: { messages: { ...sdk.messages.defaults, markdown: sdk.messages.markdown } } } } }
 }
@@ -54,11 +61,11 @@ function standIn(taken: string[]): Record<string, IntegrationDefinition> {
 const hasMessages = (i: IntegrationDefinition) => Object.values(i.channels ?? {}).some((c) => Object.keys(c.messages ?? {}).length > 0)
 
 /** The files of a bot's `.botpress/` (paths relative to it, contents without the header). */
-export function botpressFiles(definition: BotDefinitionLike, extra: Record<string, IntegrationLike> = {}): Files {
+export function botpressFiles(definition: BotDefinitionLike, extra: Record<string, IntegrationLike> = {}, sdk?: Sdk): Files {
   const parts = definition.withPlugins ?? definition
   const integrations: Record<string, IntegrationDefinition> = {}
   for (const [alias, integration] of Object.entries({ ...definition.integrations, ...extra })) integrations[alias] = integration.definition
-  const typed = Object.values(integrations).some(hasMessages) ? integrations : { ...integrations, ...standIn(Object.keys(integrations)) }
+  const typed = Object.values(integrations).some(hasMessages) ? integrations : { ...integrations, ...standIn(Object.keys(integrations), sdk ?? ownSdk()) }
   const simulatedPlugins = Object.entries(definition.plugins ?? {}).filter(([, plugin]) => (plugin as { simulated?: boolean }).simulated).map(([alias]) => alias)
   const typings = botTypings({
     states: parts.states ?? {},
@@ -84,5 +91,5 @@ export function botpressFiles(definition: BotDefinitionLike, extra: Record<strin
  * whether anything on disk changed).
  */
 export async function generateBotpress(options: GenerateOptions): Promise<{ written: boolean; reason?: string }> {
-  return writeGenerated(join(options.dir, '.botpress'), botpressFiles(options.definition, options.integrations))
+  return writeGenerated(join(options.dir, '.botpress'), botpressFiles(options.definition, options.integrations, options.sdk))
 }
