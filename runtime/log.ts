@@ -20,6 +20,21 @@ export type LogSink = { write(line: string): void; json: boolean }
 
 type LoggerOptions = { level?: LogLevel; sink?: LogSink; fields?: LogFields; filter?: (level: LogLevel, message: string, fields: LogFields) => boolean }
 
+/**
+ * `{ ...a, ...b }` for log fields, without what that costs in Node 20 (V8 11.3): there, every property added to an
+ * object after a spread gives it a new hidden class that is never reused, and deoptimizes the code that relied on
+ * the one before. A message's turn made eight this way (V8's --log-maps); without them it took about a tenth less
+ * CPU at 10 in flight (scripts/bench/profile.ts). The fields go one by one into a new object instead, whose hidden
+ * classes are shared from one line to the next. A `__proto__` field is left out: assigning it would set the
+ * object's prototype.
+ */
+export function mergeFields(a: LogFields, b: LogFields): LogFields {
+  const out: LogFields = {}
+  for (const k of Object.keys(a)) if (k !== '__proto__') out[k] = a[k]
+  for (const k of Object.keys(b)) if (k !== '__proto__') out[k] = b[k]
+  return out
+}
+
 /** Lines as JSON when the sink is not a terminal, else `LEVEL message key=value`. */
 export function createLogger(options: LoggerOptions = {}): Logger {
   const sink = options.sink ?? { write: (line: string) => process.stderr.write(line + '\n'), json: !process.stderr.isTTY }
@@ -59,13 +74,13 @@ class FieldLogger implements Logger {
   }
 
   child(fields: LogFields): Logger {
-    return new FieldLogger(this.level, this.sink, { ...this.base, ...fields }, this.filter)
+    return new FieldLogger(this.level, this.sink, mergeFields(this.base, fields), this.filter)
   }
 
   private emit(lineLevel: LogLevel, message: string, fields?: LogFields): void {
     if (logLevels.indexOf(lineLevel) < this.threshold) return
     // A field without a value says nothing: it is left out.
-    const merged = fields === undefined ? this.base : { ...this.base, ...fields }
+    const merged = fields === undefined ? this.base : mergeFields(this.base, fields)
     const all: LogFields = {}
     for (const k of Object.keys(merged)) if (merged[k] !== undefined) all[k] = merged[k]
     if (this.filter && !this.filter(lineLevel, message, all)) return

@@ -2,7 +2,7 @@ import { cutText } from './client/common.ts'
 import { messageText } from './client/messages.ts'
 import type { ActionCall } from './dispatch/actions.ts'
 import type { Bus } from './dispatch/bus.ts'
-import type { LogFields, Logger, LogLevel } from './log.ts'
+import { mergeFields, type LogFields, type Logger, type LogLevel } from './log.ts'
 import { decodeKey } from './store/keys.ts'
 import type { Op, Store } from './store/store.ts'
 import type { Clock } from './time/clock.ts'
@@ -197,6 +197,6 @@ class TappedLogger implements Logger {
   }
 
   child(more: LogFields): Logger {
-    return new TappedLogger(this.timeline, this.logger.child(more), { ...this.fields, ...more })
+    return new TappedLogger(this.timeline, this.logger.child(more), mergeFields(this.fields, more))
   }
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { createBus } from '../runtime/dispatch/bus.ts'
-import { createLogger } from '../runtime/log.ts'
+import { createLogger, mergeFields } from '../runtime/log.ts'
 import type { Store } from '../runtime/store/store.ts'
 import { VirtualClock } from '../runtime/time/clock.ts'
 import { Timeline } from '../runtime/timeline.ts'
@@ -16,6 +16,19 @@ describe('log lines', () => {
     assert.ok(Math.abs(Date.parse(json.time) - Date.now()) < 60_000, json.time)
     assert.deepEqual(Object.keys(json), ['time', 'level', 'msg', 'bot', 'status'])
     assert.match(lines[1]!, /^\d\d:\d\d:\d\d\.\d\d\d WARN slow bot=b$/)
+  })
+
+  it("a child's fields and a line's go after the parent's, in order, and override them; one set to undefined removes the parent's", () => {
+    const lines: string[] = []
+    const logger = createLogger({ sink: { json: true, write: (l) => lines.push(l) }, fields: { bot: 'b', handler: 'h' } })
+    logger.child({ conversation: 'c', bot: 'b2' }).info('x', { handler: undefined, status: 's' })
+    const { time, level, msg, ...fields } = JSON.parse(lines[0]!)
+    assert.deepEqual([time !== undefined, level, msg], [true, 'info', 'x'])
+    assert.deepEqual(Object.entries(fields), [['bot', 'b2'], ['conversation', 'c'], ['status', 's']])
+    // As a spread would, but never setting a prototype.
+    const merged = mergeFields({ a: 1 }, JSON.parse('{"__proto__": {"polluted": true}, "b": 2}'))
+    assert.deepEqual(Object.entries(merged), [['a', 1], ['b', 2]])
+    assert.equal(Object.getPrototypeOf(merged), Object.prototype)
   })
 
   it("at info, each message's log line has its text and its replies' texts, cut at a readable length", async () => {

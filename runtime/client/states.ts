@@ -69,10 +69,12 @@ function toSeconds(ctx: ClientContext, expiry: number): number {
 
 /** A stored state in Botpress's shape, for this bot. */
 export function botpressState(ctx: ClientContext, state: State): BotpressState {
-  const view: BotpressState = { ...state, botId: ctx.botId }
+  // Field by field, not `{ ...state, botId }`: see mergeFields (log.ts) for what adding to a spread costs.
+  const view: BotpressState = { id: state.id, type: state.type, name: state.name, payload: state.payload, createdAt: state.createdAt, updatedAt: state.updatedAt, botId: ctx.botId }
   if (state.type === 'conversation') view.conversationId = state.id
   else if (state.type === 'user') view.userId = state.id
   if (state.expiry !== undefined) view.expiry = ctx.expiryUnit === 'ms' ? Math.round(state.expiry * 1000) : state.expiry
+  if (state.expiresAt !== undefined) view.expiresAt = state.expiresAt
   return view
 }
 

@@ -31,7 +31,7 @@ import { ApiBridge } from '../host/api-bridge.ts'
 import { Actions } from './actions.ts'
 import { routeOf } from './channels.ts'
 import { Supervisor, type HandlerCall } from '../host/supervisor.ts'
-import type { Logger } from '../log.ts'
+import { mergeFields, type Logger } from '../log.ts'
 import { actionTriggered, eventReceived, messageCreated, outcomeOf, register, requestOf, stateExpired, workflowUpdate, type Operation, type WorkflowUpdate } from '../host/protocol.ts'
 import type { Store } from '../store/store.ts'
 import type { Clock } from '../time/clock.ts'
@@ -198,7 +198,7 @@ export class Dispatcher {
     const settled = await this.settleEvent(runtime, event, handlers, outcome)
     // Answer only once the turn's writes are in LevelDB.
     await this.options.store.flush()
-    this.options.logger.info('message handled', { ...fields, handlers, text: messageText(message, LOGGED_TEXT), replies: replies.map((reply) => messageText(reply, LOGGED_TEXT)) })
+    this.options.logger.info('message handled', mergeFields(fields, { handlers, text: messageText(message, LOGGED_TEXT), replies: replies.map((reply) => messageText(reply, LOGGED_TEXT)) }))
     return { event: settled, replies }
   }
 
@@ -238,7 +238,7 @@ export class Dispatcher {
       })
       const done = await this.settleEvent(runtime, event, handlers, outcome)
       await this.options.store.flush()
-      this.options.logger.info('event handled', { ...fields, status: done.status, handlers })
+      this.options.logger.info('event handled', mergeFields(fields, { status: done.status, handlers }))
       this.options.bus.emit('event', { botId, event: done })
       return { event: done, replies }
     }
@@ -463,7 +463,7 @@ export class Dispatcher {
     turn: { handler: string; fields: Record<string, unknown>; record: string; replies: Message[]; conversationId: string | undefined },
   ): Promise<TurnOutcome> {
     const outcome: TurnOutcome = { failures: [], timedOut: false }
-    const logger = this.options.logger.child({ ...turn.fields, handler: turn.handler })
+    const logger = this.options.logger.child(mergeFields(turn.fields, { handler: turn.handler }))
     const client = this.handlerClient(runtime, turn.replies, turn.conversationId)
     // The bot's configuration is set in Botpress's dashboard: locally, its schema's defaults.
     const request = requestOf(runtime.loaded.id, op, runtime.loaded.configuration)
