@@ -54,8 +54,8 @@ export type ModuleContext = {
  * What decides a compile's output besides the files it reads: esbuild's version and this code (its plugin,
  * banner and options), as the hash of the file that holds it (compile.ts from source, the bundle's chunk when
  * installed), so that a localbot that compiles otherwise never takes an older one's output. Read once, when a
- * cache is first asked. esbuild's version comes from its package.json: esbuild itself is loaded only to compile:
- * loading it was about 20 ms of a start whose bots were all in the cache (`npm run bench`, peer-start).
+ * cache is first asked. esbuild's version is read from its package.json, and esbuild itself is loaded only to
+ * compile: loading it was about 20 ms of a start whose bots were all in the cache (`npm run bench`, peer-start).
  */
 let compileSignature: { localbot: string; esbuild: string } | undefined
 function signature() {

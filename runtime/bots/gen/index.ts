@@ -45,7 +45,10 @@ export type GenerateOptions = {
   definition: BotDefinitionLike
   /** Integrations by alias beyond, or instead of, those the definition added (e.g. the loader's stand-ins). */
   integrations?: Record<string, IntegrationLike>
-  /** The SDK whose standard messages type a bot that has no integration with messages: the bot's own (localbot's when not given). */
+  /**
+   * The SDK whose standard messages type a bot that has no integration with messages: the bot's own (localbot's
+   * when not given, or when the bot's is too old to have them all).
+   */
   sdk?: Sdk
 }
 
@@ -65,7 +68,7 @@ export function botpressFiles(definition: BotDefinitionLike, extra: Record<strin
   const parts = definition.withPlugins ?? definition
   const integrations: Record<string, IntegrationDefinition> = {}
   for (const [alias, integration] of Object.entries({ ...definition.integrations, ...extra })) integrations[alias] = integration.definition
-  const typed = Object.values(integrations).some(hasMessages) ? integrations : { ...integrations, ...standIn(Object.keys(integrations), sdk ?? ownSdk()) }
+  const typed = Object.values(integrations).some(hasMessages) ? integrations : { ...integrations, ...standIn(Object.keys(integrations), sdk?.messages?.defaults && sdk.messages.markdown ? sdk : ownSdk()) }
   const simulatedPlugins = Object.entries(definition.plugins ?? {}).filter(([, plugin]) => (plugin as { simulated?: boolean }).simulated).map(([alias]) => alias)
   const typings = botTypings({
     states: parts.states ?? {},
