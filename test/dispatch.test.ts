@@ -69,6 +69,17 @@ describe('dispatch', () => {
     await t.close()
   })
 
+  it('a handled message leaves no stored value empty (classic-level never frees the byte it allocates for one)', async () => {
+    const t = await testBot('test/fixtures/order-bots/order')
+    await t.send('hi', { userId: 'alice', conversationId: 'support-1' })
+    await t.send('again', { userId: 'alice', conversationId: 'support-1' })
+    await t.runtime.store.flush()
+    const entries = await t.runtime.store.db.iterator().all()
+    assert.ok(entries.length > 20, 'the message, its reply, their event, indexes and the state are stored')
+    assert.deepEqual(entries.filter(([, value]) => value === '').map(([key]) => key), [])
+    await t.close()
+  })
+
   it('events sent from outside run event handlers and end processed, or ignored when no handler listens', async () => {
     const t = await testBot('test/fixtures/order-bots/order')
     await t.send('hi', { conversationId: 'c1' })

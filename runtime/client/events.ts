@@ -4,7 +4,7 @@ import type { Op } from '../store/store.ts'
 import { idSchema, jsonPayload, nowIso, operation, pageMeta, pageSchema, withLocks, type ClientContext, type LockTarget } from './common.ts'
 import { requireConversation } from './conversations.ts'
 import { InvalidPayloadError, ResourceNotFoundError } from './errors.ts'
-import { dels, keep, putJson, reindex } from './indexing.ts'
+import { dels, keep, putIndex, putJson, reindex } from './indexing.ts'
 import { lastSegment, readPage } from './paging.ts'
 import { requireUser } from './users.ts'
 
@@ -81,7 +81,7 @@ function dueEntry(botId: string, event: Event & { dueAt?: number }): string | un
 function moveEntry(ops: Op[], old: string | undefined, now: string | undefined): void {
   if (old === now) return
   if (old !== undefined) ops.push({ type: 'del', key: old })
-  if (now !== undefined) ops.push({ type: 'put', key: now, value: '' })
+  if (now !== undefined) ops.push(putIndex(now))
 }
 
 /** The ops that store an event (new when `before` is undefined) and move its index entries. */

@@ -1,12 +1,22 @@
 import type { Op } from '../store/store.ts'
 
+/**
+ * An index entry: its key says everything, its value is one character. Never empty: classic-level 3.0.0
+ * copies an empty value into a one-byte allocation it never frees (its `DisposeSliceBuffer` skips empty
+ * slices), so each empty value written kept ~32 bytes of the process's native heap for good: ~300 bytes a
+ * message, 30 MB in 100,000.
+ */
+export function putIndex(key: string): Op {
+  return { type: 'put', key, value: '1' }
+}
+
 /** The ops that move a record's index entries from `before` to `after`, leaving shared ones alone. */
 export function reindex(before: string[], after: string[]): Op[] {
   const keep = new Set(after)
   const had = new Set(before)
   const ops: Op[] = []
   for (const key of had) if (!keep.has(key)) ops.push({ type: 'del', key })
-  for (const key of keep) if (!had.has(key)) ops.push({ type: 'put', key, value: '' })
+  for (const key of keep) if (!had.has(key)) ops.push(putIndex(key))
   return ops
 }
 

@@ -4,6 +4,7 @@ import { z } from 'zod'
 import { idSchema, jsonPayload, nowIso, parseInput, tagsSchema, withLocks, type ClientContext } from './common.ts'
 import { asConversation, newConversation, writeConversationOps, type Conversation } from './conversations.ts'
 import { newEventOps, type Event } from './events.ts'
+import { putIndex } from './indexing.ts'
 import { newMessage, newMessageOps, type Message } from './messages.ts'
 import { membershipKeys } from './participants.ts'
 import { newUser, writeUserOps, type User } from './users.ts'
@@ -64,7 +65,7 @@ export async function ingestMessage(
       conversation = newConversation(ctx, { id: input.conversationId, integrationName: where?.integration, channel: where?.channel, tags: tagged(ids.tags?.conversation) })
       ops.push(...writeConversationOps(ctx, undefined, conversation, []))
     } else conversation = existing
-    if (member === undefined) for (const key of membershipKeys(ctx, conversation, user.id)) ops.push({ type: 'put', key, value: '' })
+    if (member === undefined) for (const key of membershipKeys(ctx, conversation, user.id)) ops.push(putIndex(key))
     const message = newMessage(ctx, { userId: ids.userId, conversationId: ids.conversationId, type: ids.type, payload, tags: tagged(ids.tags?.message), direction: 'incoming' })
     ops.push(...newMessageOps(ctx, message))
     // The message's own fields say where it is: the event's payload stays small.

@@ -3,6 +3,7 @@ import * as layout from '../store/layout.ts'
 import { idSchema, operation, pageMeta, pageSchema, withLocks, type ClientContext } from './common.ts'
 import { requireConversation } from './conversations.ts'
 import { ResourceNotFoundError } from './errors.ts'
+import { putIndex } from './indexing.ts'
 import { readPage } from './paging.ts'
 import { loadUsers, requireUser } from './users.ts'
 
@@ -33,7 +34,7 @@ export async function addParticipantLocked(ctx: ClientContext, conversationId: s
   const conversation = await requireConversation(ctx, conversationId)
   const user = await requireUser(ctx, userId)
   if (!(await isMember(ctx, conversationId, userId)))
-    await ctx.store.batch(membershipKeys(ctx, conversation, userId).map((key) => ({ type: 'put', key, value: '' })))
+    await ctx.store.batch(membershipKeys(ctx, conversation, userId).map(putIndex))
   return user
 }
 

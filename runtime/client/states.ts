@@ -17,7 +17,7 @@ import {
   type StateType,
 } from './common.ts'
 import { InvalidPayloadError, ResourceNotFoundError } from './errors.ts'
-import { dels, putJson } from './indexing.ts'
+import { dels, putIndex, putJson } from './indexing.ts'
 import { lastSegment, readPage } from './paging.ts'
 
 /**
@@ -255,7 +255,7 @@ async function writeState(
   const oldExpiry = stored && expiryKey(ctx.botId, stored)
   const newExpiry = expiryKey(ctx.botId, state)
   if (oldExpiry && oldExpiry !== newExpiry) ops.push({ type: 'del', key: oldExpiry })
-  if (newExpiry) ops.push({ type: 'put', key: newExpiry, value: '' })
+  if (newExpiry) ops.push(putIndex(newExpiry))
   const owed = owedExpiry(ctx, stored, live)
   if (owed) ops.push(owed)
   await ctx.store.batch(ops)
