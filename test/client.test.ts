@@ -376,19 +376,6 @@ for (const backend of backends) {
         assert.deepEqual(ids((await client.listEvents({ userId: user.id, type: 'pong' })).events), [])
       })
 
-      it('no index entry is stored with an empty value (classic-level never frees the byte it allocates for one)', async () => {
-        const { user, conversation } = await userAndConversation({ topic: 'billing' })
-        await client.createMessage({ conversationId: conversation.id, userId: user.id, type: 'text', payload: { text: 'hi' }, tags: { source: 'web' } })
-        await client.createEvent({ type: 'ping', payload: {}, conversationId: conversation.id, userId: user.id })
-        await client.createEvent({ type: 'later', payload: {}, schedule: { delay: 60_000 } })
-        await client.setState({ type: 'conversation', id: conversation.id, name: 'sessionData', payload: { startTime: 'now', data: {} } })
-        await client.updateConversation({ id: conversation.id, tags: { topic: 'refunds' } })
-        await client.updateUser({ id: user.id, tags: { plan: 'free' } })
-        const entries = await dump(store)
-        assert.ok(entries.some(([k]) => inRange(k, layout.states.expiryRange())), 'the state waits in the expiry index')
-        assert.deepEqual(entries.filter(([, value]) => value === '').map(([key]) => key), [])
-      })
-
       it('an event with a schedule (delay or dateTime) waits with status scheduled', async () => {
         const { event: delayed } = await client.createEvent({ type: 'reminder', payload: {}, schedule: { delay: 60_000 } })
         assert.equal(delayed.status, 'scheduled')
@@ -402,6 +389,21 @@ for (const backend of backends) {
         // both wait in the due index, at their own times
         const due = (await dump(store)).filter(([k]) => inRange(k, layout.events.dueRange())).map(([k]) => k)
         assert.deepEqual(sorted(due), sorted([layout.events.due(clock.now() + 60_000, 'bot1', delayed.id), layout.events.due(clock.now() + HOUR, 'bot1', dated.id)]))
+      })
+    })
+
+    describe('index entries', () => {
+      it('no index entry is stored with an empty value (classic-level never frees the byte it allocates for one)', async () => {
+        const { user, conversation } = await userAndConversation({ topic: 'billing' })
+        await client.createMessage({ conversationId: conversation.id, userId: user.id, type: 'text', payload: { text: 'hi' }, tags: { source: 'web' } })
+        await client.createEvent({ type: 'ping', payload: {}, conversationId: conversation.id, userId: user.id })
+        await client.createEvent({ type: 'later', payload: {}, schedule: { delay: 60_000 } })
+        await client.setState({ type: 'conversation', id: conversation.id, name: 'sessionData', payload: { startTime: 'now', data: {} } })
+        await client.updateConversation({ id: conversation.id, tags: { topic: 'refunds' } })
+        await client.updateUser({ id: user.id, tags: { plan: 'free' } })
+        const entries = await dump(store)
+        assert.ok(entries.some(([k]) => inRange(k, layout.states.expiryRange())), 'the state waits in the expiry index')
+        assert.deepEqual(entries.filter(([, value]) => value === '').map(([key]) => key), [])
       })
     })
 

@@ -46,7 +46,6 @@ if (inspector) {
   await post('Profiler.enable')
   await post('Profiler.start')
 }
-;(globalThis as any).countKeys = !!process.env.COUNT_KEYS
 const cpu = process.cpuUsage()
 const rate = await opsPerSecondInFlight({ count, maxMs: Infinity, inFlight }, (i) => send(PEER_CONVERSATIONS + i))
 const used = process.cpuUsage(cpu)
@@ -57,4 +56,3 @@ if (inspector) {
 }
 process.stdout.write(`${rate.toFixed(0)} msg/s, ${((used.user + used.system) / count).toFixed(0)} µs CPU per message, ${(batches.calls / count).toFixed(2)} batches and ${(batches.keys / count).toFixed(1)} keys per message, ${(reads.calls / count).toFixed(2)} reads of ${(reads.keys / count).toFixed(1)} keys, rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB\n`)
 await runtime.close()
-if (process.env.COUNT_KEYS) { const { keyCalls } = (await import('../../runtime/store/keys.ts')) as any; for (const [k, v] of [...keyCalls].sort((a: any, b: any) => b[1] - a[1]).slice(0, 30)) console.log((v / count).toFixed(2), k) }
