@@ -6,10 +6,20 @@
  * - sqlite: the SQLite peer's whole job (transaction, upsert, two inserts), one message after another.
  * - grammy-level: the grammY peer's whole job (`handleUpdate`, session read and write, one batch), likewise.
  * - localbot: the counter bot in the runtime, 1 in flight, as in the peer rows.
+ * - level-17-keys: LevelDB alone writing what localbot writes for one message (17 keys in one batch: the message,
+ *   its reply, the state and the event, with their list indexes; `profile.ts` counts them), nothing else.
+ * - level-17-keys-x10: the same keys, ten messages a batch: what localbot's store makes of 10 turns in flight
+ *   (about 0.1 batches a message in `profile.ts`).
+ * - level-3-keys: LevelDB alone writing the three records without any index: what a message would cost in
+ *   LevelDB if the lists kept no index at all.
+ * LevelDB gets the store's own call (classic-level's `_batch`; see `directBatch` in runtime/store/store.ts).
  *
  * Each is CPU µs per message (process.cpuUsage, so LevelDB's threads count), alternated over three rounds.
+ * Once localbot's side has run a handler, Node's promise hooks (its AsyncLocalStorage) stay on for every side:
+ * the figures are side by side, not each side alone.
  */
 import { join } from 'node:path'
+import { ClassicLevel } from 'classic-level'
 import { grammyBot } from './peers/grammy-bot.ts'
 import { PEER_CONVERSATIONS, peerMessage, telegramUpdate } from './peers/messages.ts'
 import { sdkAlone } from './peers/sdk-alone.ts'
@@ -25,11 +35,27 @@ type Side = { name: string; send: (i: number) => Promise<unknown> | unknown }
 const sqlite = sqliteBot(join(await tempDir('floor-sqlite'), 'bot.db'), { synchronous: 'NORMAL' })
 const grammy = await grammyBot(await tempDir('floor-grammy'))
 const local = await localbotSide({})
+const level = new ClassicLevel<string, string>(await tempDir('floor-level'), { keyEncoding: 'utf8', valueEncoding: 'utf8' })
+await level.open()
+const write = (ops: Op[]) => (level as unknown as { _batch: (ops: Op[], options: object) => Promise<void> })._batch(ops, {})
+let tenth: Op[] = []
 const sides: Side[] = [
   { name: 'sdk-handler', ...(await sdkAlone()) },
   { name: 'sqlite', send: (i) => sqlite.handle(peerMessage(i)) },
   { name: 'grammy-level', send: (i) => grammy.bot.handleUpdate(telegramUpdate(i)) },
   { name: 'localbot', send: local.send },
+  { name: 'level-17-keys', send: (i) => write(messageOps(i, true)) },
+  {
+    name: 'level-17-keys-x10',
+    send: (i) => {
+      tenth.push(...messageOps(i, true))
+      if (i % 10 !== 9) return
+      const ops = tenth
+      tenth = []
+      return write(ops)
+    },
+  },
+  { name: 'level-3-keys', send: (i) => write(messageOps(i, false)) },
 ]
 const cpu: Record<string, number[]> = {}
 for (const side of sides) for (let i = 0; i < PEER_CONVERSATIONS; i++) await side.send(i)
@@ -43,7 +69,43 @@ for (let round = 0; round < 3; round++) {
   }
   next += count
 }
-for (const side of sides) process.stdout.write(`${side.name.padEnd(13)} ${median(cpu[side.name]!).toFixed(0).padStart(5)} µs CPU per message (rounds: ${cpu[side.name]!.map((x) => x.toFixed(0)).join(', ')})\n`)
+for (const side of sides) process.stdout.write(`${side.name.padEnd(18)} ${median(cpu[side.name]!).toFixed(0).padStart(5)} µs CPU per message (rounds: ${cpu[side.name]!.map((x) => x.toFixed(0)).join(', ')})\n`)
 sqlite.close()
 await grammy.close()
 await local.close()
+await level.close()
+
+/**
+ * The keys of message i's turn as localbot's store writes them (their shapes and sizes, `b<NUL>bot<NUL>kind...`):
+ * with `indexed`, the 17 of a turn in a conversation that exists (message, reply and event records, the state,
+ * and the entries of the messages' and the event's list indexes); without, the message, the reply and the state.
+ */
+type Op = { type: 'put' | 'del'; key: string; value?: string }
+
+function messageOps(i: number, indexed: boolean): Op[] {
+  const { userId, conversationId, text } = peerMessage(i)
+  const at = new Date().toISOString()
+  const time = String(Date.now()).padStart(15, '0')
+  const id = (kind: string) => `${kind}_${time}${String(i).padStart(11, '0')}`
+  const key = (...parts: string[]) => ['b', 'counter', ...parts].join('\u0000')
+  const record = (fields: object) => JSON.stringify({ createdAt: at, updatedAt: at, ...fields })
+  const [incoming, reply, event] = [id('msg'), id('msr'), id('evt')]
+  const message = (mid: string, direction: string, from: string, said: string) =>
+    record({ id: mid, type: 'text', payload: { text: said }, direction, userId: from, conversationId, tags: {} })
+  const records: Op[] = [
+    { type: 'put', key: key('m', incoming), value: message(incoming, 'incoming', userId, text) },
+    { type: 'put', key: key('m', reply), value: message(reply, 'outgoing', 'counter', `#1 ${text}`) },
+    { type: 'put', key: key('S', 'conversation', conversationId, 'counter'), value: record({ id: conversationId, type: 'conversation', name: 'counter', payload: { count: i } }) },
+  ]
+  if (!indexed) return records
+  const entry = (...parts: string[]): Op => ({ type: 'put', key: key(...parts), value: '1' })
+  return [
+    ...records,
+    ...[incoming, reply].flatMap((mid, k) => [entry('M', time, mid), entry('MC', conversationId, time, mid), entry('MU', k === 0 ? userId : 'counter', mid)]),
+    { type: 'put', key: key('e', event), value: record({ id: event, type: 'message_created', payload: {}, conversationId, userId, messageId: incoming, status: 'processed', failureReason: null }) },
+    entry('E', time, event),
+    ...Object.entries({ type: 'message_created', conversationId, userId, messageId: incoming }).map(([field, value]) => entry('EF', field, value, time, event)),
+    { type: 'del', key: key('EF', 'status', 'pending', time, event) },
+    entry('EF', 'status', 'processed', time, event),
+  ]
+}

@@ -3,7 +3,9 @@
  * package runs it (`node dist/cli.js`, `npm run build`'s plain JavaScript, no tsx), each peer's server bundled
  * to JavaScript by esbuild (its packages from node_modules). Same bots and messages as the other peer rows.
  * - peer-start: spawn to the first answered message over HTTP, every system in turn, each restarted over its
- *   own data folder (made by the warm-up round): the start a user makes again and again.
+ *   own data folder (made by the warm-up round): the start a user makes again and again. Two floors run in the
+ *   same turns and go into the note: a node process that loads nothing, and one that only loads Botpress's SDK
+ *   (the copy the counter bot runs on), spawn to exit.
  * - peer-rss: resident memory of the server after 100,000 messages over HTTP (10 connections), 10,000
  *   conversations in turn; the row runs the systems one after another.
  */
@@ -65,6 +67,13 @@ async function firstAnswerMs(system: System, data: string): Promise<number> {
   }
 }
 
+/** Spawn to exit, ms, of `node -e code` in localbot's folder (so `@botpress/sdk` is the counter bot's copy). */
+async function nodeRunMs(code: string): Promise<number> {
+  const started = performance.now()
+  await promisify(execFile)(process.execPath, ['-e', code], { cwd: root })
+  return performance.now() - started
+}
+
 /** The resident memory of the server's own node process. */
 function rssOf(server: Server): number {
   const own = groupProcesses(server.child.pid!).find((p) => p.pid === server.child.pid)
@@ -84,14 +93,13 @@ export const rows: Row[] = [
       const all = await systems()
       const rounds = mode === 'quick' ? { warmup: 1, rounds: 3 } : { warmup: 1, rounds: 7 }
       const folders = await Promise.all(all.map((system) => tempDir(`start-${system.name}`)))
-      const measured = await alternateAll(
-        rounds,
-        all.map((system, k) => () => firstAnswerMs(system, folders[k]!)),
-      )
+      const floors = { 'node alone': () => nodeRunMs('0'), 'node loading @botpress/sdk': () => nodeRunMs("require('@botpress/sdk')") }
+      const measured = await alternateAll(rounds, [...all.map((system, k) => () => firstAnswerMs(system, folders[k]!)), ...Object.values(floors)])
       const medians = Object.fromEntries(all.map((s, k) => [s.name, median(measured[k]!)]))
+      const floorMedians = Object.fromEntries(Object.keys(floors).map((name, k) => [name, median(measured[all.length + k]!)]))
       const [local, ...peers] = all.map((s) => medians[s.name]!)
       const fastest = Math.min(...peers)
-      const note = `process spawn to the first answered message over HTTP, each system restarted over its own data folder (median of ${rounds.rounds}, systems in turn, after a warm-up start that made the folder): ${format(medians, 'ms')}; localbot as installed (node dist/cli.js), the peers' servers bundled by esbuild`
+      const note = `process spawn to the first answered message over HTTP, each system restarted over its own data folder (median of ${rounds.rounds}, systems in turn, after a warm-up start that made the folder): ${format(medians, 'ms')}; localbot as installed (node dist/cli.js), the peers' servers bundled by esbuild; spawn to exit in the same turns: ${format(floorMedians, 'ms')}`
       return [
         result({ name: 'peer-start', value: local!, unit: 'ms', baseline: fastest, target: { on: 'ratio', op: '<=', bound: START_RATIO }, note: `${note}; against the fastest peer` }),
         result({ name: 'peer-start-installed', value: local!, unit: 'ms', target: { on: 'value', op: '<=', bound: START_MS }, note }),
