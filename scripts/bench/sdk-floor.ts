@@ -10,9 +10,10 @@
  *   its reply, the state and the event, with their list indexes; `profile.ts` counts them), nothing else.
  * - level-17-keys-x10: the same keys, ten messages a batch: what localbot's store makes of 10 turns in flight
  *   (about 0.1 batches a message in `profile.ts`).
- * - level-3-keys: LevelDB alone writing the three records without any index: what a message would cost in
- *   LevelDB if the lists kept no index at all.
- * LevelDB gets the store's own call (classic-level's `_batch`; see `directBatch` in runtime/store/store.ts).
+ * - level-3-keys: LevelDB alone writing the message, its reply and the state, with no event and no index: what
+ *   a message would cost in LevelDB if localbot kept neither.
+ * LevelDB gets the store's own call (classic-level's `_batch`; see `directBatch` in runtime/store/store.ts), and
+ * the LevelDB sides' figures include building their ops (JSON and keys), as localbot's store does too.
  *
  * Each is CPU µs per message (process.cpuUsage, so LevelDB's threads count), alternated over three rounds.
  * Once localbot's side has run a handler, Node's promise hooks (its AsyncLocalStorage) stay on for every side:
@@ -35,16 +36,25 @@ type Side = { name: string; send: (i: number) => Promise<unknown> | unknown }
 const sqlite = sqliteBot(join(await tempDir('floor-sqlite'), 'bot.db'), { synchronous: 'NORMAL' })
 const grammy = await grammyBot(await tempDir('floor-grammy'))
 const local = await localbotSide({})
-const level = new ClassicLevel<string, string>(await tempDir('floor-level'), { keyEncoding: 'utf8', valueEncoding: 'utf8' })
-await level.open()
-const write = (ops: Op[]) => (level as unknown as { _batch: (ops: Op[], options: object) => Promise<void> })._batch(ops, {})
+// Each LevelDB side has its own database, so that one's compactions are not counted against another.
+const levels: ClassicLevel<string, string>[] = []
+async function levelWriter(label: string): Promise<(ops: Op[]) => Promise<void>> {
+  const level = new ClassicLevel<string, string>(await tempDir(label), { keyEncoding: 'utf8', valueEncoding: 'utf8' })
+  await level.open()
+  levels.push(level)
+  const own = level as unknown as { _batch: (ops: Op[], options: object) => Promise<void> }
+  return (ops) => own._batch(ops, {})
+}
+const [write17, write17x10, write3] = [await levelWriter('floor-level-17'), await levelWriter('floor-level-17x10'), await levelWriter('floor-level-3')]
+// The ten-a-batch side writes on every tenth message: a round of COUNT messages must end on one.
+if (count % 10 !== 0) throw new Error(`COUNT must be a multiple of 10 (got ${count})`)
 let tenth: Op[] = []
 const sides: Side[] = [
   { name: 'sdk-handler', ...(await sdkAlone()) },
   { name: 'sqlite', send: (i) => sqlite.handle(peerMessage(i)) },
   { name: 'grammy-level', send: (i) => grammy.bot.handleUpdate(telegramUpdate(i)) },
   { name: 'localbot', send: local.send },
-  { name: 'level-17-keys', send: (i) => write(messageOps(i, true)) },
+  { name: 'level-17-keys', send: (i) => write17(messageOps(i, true)) },
   {
     name: 'level-17-keys-x10',
     send: (i) => {
@@ -52,10 +62,10 @@ const sides: Side[] = [
       if (i % 10 !== 9) return
       const ops = tenth
       tenth = []
-      return write(ops)
+      return write17x10(ops)
     },
   },
-  { name: 'level-3-keys', send: (i) => write(messageOps(i, false)) },
+  { name: 'level-3-keys', send: (i) => write3(messageOps(i, false)) },
 ]
 const cpu: Record<string, number[]> = {}
 for (const side of sides) for (let i = 0; i < PEER_CONVERSATIONS; i++) await side.send(i)
@@ -73,7 +83,7 @@ for (const side of sides) process.stdout.write(`${side.name.padEnd(18)} ${median
 sqlite.close()
 await grammy.close()
 await local.close()
-await level.close()
+for (const level of levels) await level.close()
 
 /**
  * The keys of message i's turn as localbot's store writes them (their shapes and sizes, `b<NUL>bot<NUL>kind...`):
