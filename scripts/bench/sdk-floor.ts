@@ -27,7 +27,7 @@ import { sdkAlone } from './peers/sdk-alone.ts'
 import { sqliteBot } from './peers/sqlite-bot.ts'
 import { median } from './row.ts'
 import { localbotSide } from './rows/peers.ts'
-import { tempDir } from './tmp.ts'
+import { removeTempDirs, tempDir } from './tmp.ts'
 
 const count = Number(process.argv[2] ?? 20_000)
 
@@ -84,6 +84,7 @@ sqlite.close()
 await grammy.close()
 await local.close()
 for (const level of levels) await level.close()
+await removeTempDirs()
 
 /**
  * The keys of message i's turn as localbot's store writes them (their shapes and sizes, `b<NUL>bot<NUL>kind...`):
