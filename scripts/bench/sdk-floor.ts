@@ -12,6 +12,8 @@
  *   (about 0.1 batches a message in `profile.ts`).
  * - level-3-keys: LevelDB alone writing the message, its reply and the state, with no event and no index: what
  *   a message would cost in LevelDB if localbot kept neither.
+ * - level-1-key: LevelDB alone writing one small key a message: what any batch costs, whatever it holds (the
+ *   hand-over to LevelDB's thread and back; on a virtual machine whose idle cores sleep, most of it is waking one).
  * LevelDB gets the store's own call (classic-level's `_batch`; see `directBatch` in runtime/store/store.ts), and
  * the LevelDB sides' figures include building their ops (JSON and keys), as localbot's store does too.
  *
@@ -45,7 +47,12 @@ async function levelWriter(label: string): Promise<(ops: Op[]) => Promise<void>>
   const own = level as unknown as { _batch: (ops: Op[], options: object) => Promise<void> }
   return (ops) => own._batch(ops, {})
 }
-const [write17, write17x10, write3] = [await levelWriter('floor-level-17'), await levelWriter('floor-level-17x10'), await levelWriter('floor-level-3')]
+const [write17, write17x10, write3, write1] = [
+  await levelWriter('floor-level-17'),
+  await levelWriter('floor-level-17x10'),
+  await levelWriter('floor-level-3'),
+  await levelWriter('floor-level-1'),
+]
 // The ten-a-batch side writes on every tenth message: a round of COUNT messages must end on one.
 if (count % 10 !== 0) throw new Error(`COUNT must be a multiple of 10 (got ${count})`)
 let tenth: Op[] = []
@@ -66,6 +73,7 @@ const sides: Side[] = [
     },
   },
   { name: 'level-3-keys', send: (i) => write3(messageOps(i, false)) },
+  { name: 'level-1-key', send: (i) => write1([{ type: 'put', key: `k${i % PEER_CONVERSATIONS}`, value: '1' }]) },
 ]
 const cpu: Record<string, number[]> = {}
 for (const side of sides) for (let i = 0; i < PEER_CONVERSATIONS; i++) await side.send(i)
