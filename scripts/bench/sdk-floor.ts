@@ -23,6 +23,7 @@
  */
 import { join } from 'node:path'
 import { ClassicLevel } from 'classic-level'
+import * as layout from '../../runtime/store/layout.ts'
 import { grammyBot } from './peers/grammy-bot.ts'
 import { PEER_CONVERSATIONS, peerMessage, telegramUpdate } from './peers/messages.ts'
 import { sdkAlone } from './peers/sdk-alone.ts'
@@ -94,37 +95,44 @@ await local.close()
 for (const level of levels) await level.close()
 await removeTempDirs()
 
-/**
- * The keys of message i's turn as localbot's store writes them (their shapes and sizes, `b<NUL>bot<NUL>kind...`):
- * with `indexed`, the 17 of a turn in a conversation that exists (message, reply and event records, the state,
- * and the entries of the messages' and the event's list indexes); without, the message, the reply and the state.
- */
+/** An op of a LevelDB batch, as the store hands them to classic-level. */
 type Op = { type: 'put' | 'del'; key: string; value?: string }
 
+/**
+ * The keys of message i's turn, built by the store's own layout (runtime/store/layout.ts): with `indexed`, the 17 of
+ * a turn in a conversation that exists (message, reply and event records, the state, and the entries of the
+ * messages' and the event's list indexes, the event's `pending` entry deleted as it becomes `processed`); without,
+ * the message, the reply and the state.
+ */
 function messageOps(i: number, indexed: boolean): Op[] {
   const { userId, conversationId, text } = peerMessage(i)
-  const at = new Date().toISOString()
-  const time = String(Date.now()).padStart(15, '0')
-  const id = (kind: string) => `${kind}_${time}${String(i).padStart(11, '0')}`
-  const key = (...parts: string[]) => ['b', 'counter', ...parts].join('\u0000')
+  const bot = 'counter'
+  const now = Date.now()
+  const at = new Date(now).toISOString()
+  const id = (kind: string) => `${kind}_${String(now).padStart(15, '0')}${String(i).padStart(11, '0')}`
   const record = (fields: object) => JSON.stringify({ createdAt: at, updatedAt: at, ...fields })
   const [incoming, reply, event] = [id('msg'), id('msr'), id('evt')]
   const message = (mid: string, direction: string, from: string, said: string) =>
     record({ id: mid, type: 'text', payload: { text: said }, direction, userId: from, conversationId, tags: {} })
   const records: Op[] = [
-    { type: 'put', key: key('m', incoming), value: message(incoming, 'incoming', userId, text) },
-    { type: 'put', key: key('m', reply), value: message(reply, 'outgoing', 'counter', `#1 ${text}`) },
-    { type: 'put', key: key('S', 'conversation', conversationId, 'counter'), value: record({ id: conversationId, type: 'conversation', name: 'counter', payload: { count: i } }) },
+    { type: 'put', key: layout.messages.record(bot, incoming), value: message(incoming, 'incoming', userId, text) },
+    { type: 'put', key: layout.messages.record(bot, reply), value: message(reply, 'outgoing', bot, `#1 ${text}`) },
+    { type: 'put', key: layout.states.record(bot, 'conversation', conversationId, 'counter'), value: record({ id: conversationId, type: 'conversation', name: 'counter', payload: { count: i } }) },
   ]
   if (!indexed) return records
-  const entry = (...parts: string[]): Op => ({ type: 'put', key: key(...parts), value: '1' })
+  const entry = (key: string): Op => ({ type: 'put', key, value: '1' })
+  const fields = { type: 'message_created', conversationId, userId, messageId: incoming } as const
   return [
     ...records,
-    ...[incoming, reply].flatMap((mid, k) => [entry('M', time, mid), entry('MC', conversationId, time, mid), entry('MU', k === 0 ? userId : 'counter', mid)]),
-    { type: 'put', key: key('e', event), value: record({ id: event, type: 'message_created', payload: {}, conversationId, userId, messageId: incoming, status: 'processed', failureReason: null }) },
-    entry('E', time, event),
-    ...Object.entries({ type: 'message_created', conversationId, userId, messageId: incoming }).map(([field, value]) => entry('EF', field, value, time, event)),
-    { type: 'del', key: key('EF', 'status', 'pending', time, event) },
-    entry('EF', 'status', 'processed', time, event),
+    ...[incoming, reply].flatMap((mid, k) => [
+      entry(layout.messages.byTime(bot, now, mid)),
+      entry(layout.messages.byConversation(bot, conversationId, now, mid)),
+      entry(layout.messages.byUser(bot, k === 0 ? userId : bot, mid)),
+    ]),
+    { type: 'put', key: layout.events.record(bot, event), value: record({ id: event, ...fields, payload: {}, status: 'processed', failureReason: null }) },
+    entry(layout.events.byTime(bot, now, event)),
+    ...Object.entries(fields).map(([field, value]) => entry(layout.events.byField(bot, field as layout.EventFilter, value, now, event))),
+    { type: 'del', key: layout.events.byField(bot, 'status', 'pending', now, event) },
+    entry(layout.events.byField(bot, 'status', 'processed', now, event)),
   ]
 }
