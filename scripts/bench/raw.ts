@@ -4,6 +4,7 @@
  * same JSON records (and so the same bytes) localbot stores for them.
  */
 import { Level } from 'level'
+import { putIndex } from '../../runtime/client/indexing.ts'
 
 /** A LevelDB opened as localbot opens its store: utf8 keys and values. */
 export type RawDb = Level<string, string>
@@ -59,7 +60,7 @@ export function rawHandler({ sync, keys: written = RECORD_KEYS }: { sync: boolea
     }
     const reply = { ...message, id: rawId('msg'), payload: { text: `#${count} ${input.text}` }, direction: 'outgoing', userId: botId }
     const state = { id: input.conversationId, type: 'conversation', name: 'counter', payload: { count }, createdAt: now, updatedAt: now }
-    const entries = Array.from({ length: Math.max(0, written - RECORD_KEYS) }, (_, n) => ({ type: 'put' as const, key: keys.entry(botId, n, message.id), value: '' }))
+    const entries = Array.from({ length: Math.max(0, written - RECORD_KEYS) }, (_, n) => putIndex(keys.entry(botId, n, message.id)))
     await db.batch([
       { type: 'put', key: keys.message(botId, message.id), value: JSON.stringify(message) },
       { type: 'put', key: stateKey, value: JSON.stringify(state) },

@@ -23,7 +23,9 @@
  */
 import { join } from 'node:path'
 import { ClassicLevel } from 'classic-level'
+import { putIndex } from '../../runtime/client/indexing.ts'
 import * as layout from '../../runtime/store/layout.ts'
+import type { Op } from '../../runtime/store/store.ts'
 import { grammyBot } from './peers/grammy-bot.ts'
 import { PEER_CONVERSATIONS, peerMessage, telegramUpdate } from './peers/messages.ts'
 import { sdkAlone } from './peers/sdk-alone.ts'
@@ -95,9 +97,6 @@ await local.close()
 for (const level of levels) await level.close()
 await removeTempDirs()
 
-/** An op of a LevelDB batch, as the store hands them to classic-level. */
-type Op = { type: 'put' | 'del'; key: string; value?: string }
-
 /**
  * The keys of message i's turn, built by the store's own layout (runtime/store/layout.ts): with `indexed`, the 17 of
  * a turn in a conversation that exists (message, reply and event records, the state, and the entries of the
@@ -120,19 +119,18 @@ function messageOps(i: number, indexed: boolean): Op[] {
     { type: 'put', key: layout.states.record(bot, 'conversation', conversationId, 'counter'), value: record({ id: conversationId, type: 'conversation', name: 'counter', payload: { count: i } }) },
   ]
   if (!indexed) return records
-  const entry = (key: string): Op => ({ type: 'put', key, value: '1' })
   const fields = { type: 'message_created', conversationId, userId, messageId: incoming } as const
   return [
     ...records,
     ...[incoming, reply].flatMap((mid, k) => [
-      entry(layout.messages.byTime(bot, now, mid)),
-      entry(layout.messages.byConversation(bot, conversationId, now, mid)),
-      entry(layout.messages.byUser(bot, k === 0 ? userId : bot, mid)),
+      putIndex(layout.messages.byTime(bot, now, mid)),
+      putIndex(layout.messages.byConversation(bot, conversationId, now, mid)),
+      putIndex(layout.messages.byUser(bot, k === 0 ? userId : bot, mid)),
     ]),
     { type: 'put', key: layout.events.record(bot, event), value: record({ id: event, ...fields, payload: {}, status: 'processed', failureReason: null }) },
-    entry(layout.events.byTime(bot, now, event)),
-    ...Object.entries(fields).map(([field, value]) => entry(layout.events.byField(bot, field as layout.EventFilter, value, now, event))),
+    putIndex(layout.events.byTime(bot, now, event)),
+    ...Object.entries(fields).map(([field, value]) => putIndex(layout.events.byField(bot, field as layout.EventFilter, value, now, event))),
     { type: 'del', key: layout.events.byField(bot, 'status', 'pending', now, event) },
-    entry(layout.events.byField(bot, 'status', 'processed', now, event)),
+    putIndex(layout.events.byField(bot, 'status', 'processed', now, event)),
   ]
 }

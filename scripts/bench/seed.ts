@@ -1,7 +1,7 @@
 /** Setup shared by the rows: stores in temp folders, states written with the client's own ops, a quiet logger. */
 import { resolve } from 'node:path'
 import { expiryKey, type State } from '../../runtime/client/states.ts'
-import { putJson } from '../../runtime/client/indexing.ts'
+import { putIndex, putJson } from '../../runtime/client/indexing.ts'
 import { createLogger, type Logger } from '../../runtime/log.ts'
 import * as layout from '../../runtime/store/layout.ts'
 import type { Op, Store } from '../../runtime/store/store.ts'
@@ -32,7 +32,7 @@ export function stateRecord(type: State['type'], id: string, name: string, paylo
 export function newStateOps(botId: string, state: State): Op[] {
   const ops: Op[] = [putJson(layout.states.record(botId, state.type, state.id, state.name), state)]
   const expiry = expiryKey(botId, state)
-  if (expiry) ops.push({ type: 'put', key: expiry, value: '' })
+  if (expiry) ops.push(putIndex(expiry))
   return ops
 }
 
